@@ -1,0 +1,137 @@
+"""The ``headless-redirects`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+from .settings import Settings
+
+__all__ = ["main"]
+
+DEV_REDIRECT_URIS = ("http://localhost:3000/callback", "http://127.0.0.1:3000/callback")
+
+
+def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if args.database_url:
+        values["database_url"] = args.database_url
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def _store(settings: Settings):  # type: ignore[no-untyped-def]
+    from .storage.database import Database
+    from .storage.migrate import upgrade
+    from .storage.repository import Store
+
+    db = Database(settings.database_url)
+    upgrade(db.engine)
+    return Store(db)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .service.keys import KeyRing
+    from .service.tenancy import create_tenant
+
+    public_url = os.environ.get("HEADLESS_REDIRECTS_PUBLIC_URL") or f"http://{args.host}:{args.port}"
+    settings = _settings(args, public_url=public_url)
+    store = _store(settings)
+    KeyRing(store, issuer=settings.public_url).load()
+    if store.count_sites() == 0:
+        tenant = create_tenant(
+            store,
+            name="Development site",
+            public_url=None,
+            allowed_domains=["localhost", "127.0.0.1"],
+            redirect_uris=list(DEV_REDIRECT_URIS),
+        )
+        print("Created a development site on the empty database:")
+        print(f"  site id:    {tenant.site_id}")
+        print(f"  client id:  {tenant.client_id}   (allowed domains: localhost, 127.0.0.1)")
+        print(f"  API key:    {tenant.api_key}   (shown once; stored only as a hash)")
+        print(f"  redirect URIs: {', '.join(DEV_REDIRECT_URIS)}")
+    store.db.dispose()
+    print(f"Serving on {settings.public_url} (database: {_redacted(settings.database_url)})", flush=True)
+    # Workers build their app from the environment (see web.app.app_from_env).
+    os.environ["HEADLESS_REDIRECTS_DATABASE_URL"] = settings.database_url
+    os.environ["HEADLESS_REDIRECTS_PUBLIC_URL"] = settings.public_url
+    uvicorn.run(
+        "headless_redirects.web.app:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        access_log=False,
+        log_level=settings.log_level,
+        proxy_headers=True,
+        server_header=False,
+    )
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from .service.tenancy import create_tenant
+
+    settings = _settings(args)
+    store = _store(settings)
+    try:
+        tenant = create_tenant(
+            store,
+            name=args.name,
+            public_url=args.public_url,
+            allowed_domains=args.allowed_domain or ["localhost", "127.0.0.1"],
+            redirect_uris=args.redirect_uri or [],
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(tenant.to_wire()))
+    else:
+        print(f"site id: {tenant.site_id}\nclient id: {tenant.client_id}\nAPI key: {tenant.api_key}")
+    return 0
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="headless-redirects", description=__doc__)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--database-url", help="SQLAlchemy URL (default: $HEADLESS_REDIRECTS_DATABASE_URL, "
+                        "else sqlite:///headless-redirects.db)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", parents=[common], help="run the service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(func=cmd_serve)
+
+    init = sub.add_parser("init", parents=[common], help="create a site, an OAuth app and an API key")
+    init.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
+    init.add_argument("--name", default="My site")
+    init.add_argument("--public-url", help="base URL of the site's hosted pages (default: the server's)")
+    init.add_argument("--allowed-domain", action="append", metavar="HOST",
+                      help="a host callback URLs may point to (repeatable; default localhost, 127.0.0.1)")
+    init.add_argument("--redirect-uri", action="append", metavar="URI",
+                      help="an exact OAuth redirect URI (repeatable)")
+    init.set_defaults(func=cmd_init)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,131 @@
+"""Create Redirect Session (SPEC §3): authenticate the caller, validate, store, answer."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from ..domain.callbacks import MAX_URL_LENGTH
+from ..domain.errors import FieldViolation, PermissionDenied, Rule, Unauthenticated, ValidationFailed
+from ..domain.intents import AUTH_INTENT, AppRules, check_against_apps, destination, parse_request
+from ..domain.linguist import language_from_header
+from ..domain.sessions import CREATED, RedirectSession, new_session_id, new_short_code
+from ..settings import Settings
+from ..storage.repository import Store
+from .secrets import digest, new_secret
+from .tenancy import API_KEY_SCOPE, Tenant, TenantCache
+from .tokens import Identity, TokenService
+
+__all__ = ["Caller", "SessionService"]
+
+_JWT_SHAPE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who asks: a visitor/member (through its access token) or a site's API key."""
+
+    tenant: Tenant
+    client_id: str | None
+    identity: Identity | None
+
+
+class SessionService:
+    def __init__(self, store: Store, tenants: TenantCache, tokens: TokenService, settings: Settings) -> None:
+        self.store = store
+        self.tenants = tenants
+        self.tokens = tokens
+        self.settings = settings
+
+    def authenticate(self, authorization: str | None, site_id: str | None) -> Caller:
+        """SPEC §3: an access token (raw or ``Bearer``), or an API key plus ``wix-site-id``."""
+        credential = (authorization or "").strip()
+        if credential[:7].lower() == "bearer ":
+            credential = credential[7:].strip()
+        if not credential:
+            raise Unauthenticated("the Authorization header is missing")
+        if _JWT_SHAPE.match(credential):
+            identity = self.tokens.authenticate(credential)
+            found = self.tenants.tenant_of_app(identity.client_id)
+            if found is None or found[0].site.id != identity.site_id:
+                raise Unauthenticated("the token's app no longer exists")
+            return Caller(found[0], identity.client_id, identity)
+        key = self.store.api_key(digest(credential))
+        if key is None or key.revoked_at is not None:
+            raise Unauthenticated("the access token or API key is invalid")
+        if not site_id:
+            raise Unauthenticated("an API key needs the wix-site-id header")
+        if key.site_id != site_id.strip().lower():
+            raise PermissionDenied("the API key does not belong to the site in wix-site-id")
+        if API_KEY_SCOPE not in key.scopes:
+            raise PermissionDenied(f"the API key lacks the {API_KEY_SCOPE} scope")
+        tenant = self.tenants.tenant(key.site_id)
+        if tenant is None:
+            raise PermissionDenied("the site in wix-site-id does not exist")
+        return Caller(tenant, None, None)
+
+    def create(self, caller: Caller, body: Any, linguist: str | None) -> dict[str, Any]:
+        request, violations = parse_request(body)
+        rules = {
+            cid: AppRules(cid, tuple(app.allowed_domains), tuple(app.redirect_uris))
+            for cid, app in caller.tenant.apps.items()
+        }
+        if request is not None:
+            violations += check_against_apps(request, rules, caller.client_id)
+        if violations or request is None:
+            raise ValidationFailed(violations)
+
+        site = caller.tenant.site
+        session_id = new_session_id()
+        header_lang = language_from_header(linguist)
+        base_url = site.base_url or self.settings.public_url
+        endpoint, params = destination(request, session_id, base_url, site.page_settings, header_lang)
+        full_url = endpoint + "?" + urlencode(params, quote_via=quote)
+        if len(full_url) > MAX_URL_LENGTH:
+            raise ValidationFailed([FieldViolation(
+                "preferences.additionalQueryParameters",
+                f"the session URL would be {len(full_url)} characters; at most {MAX_URL_LENGTH} are allowed",
+                Rule.MAX_LENGTH,
+                {"max": MAX_URL_LENGTH},
+            )])
+
+        now = int(time.time())
+        identity = caller.identity
+        session_token = new_secret("hrs_") if identity is not None else None
+        ttl = self.settings.auth_session_ttl if request.intent == AUTH_INTENT else self.settings.session_ttl
+        short_code = new_short_code()
+        stored_params = dict(request.params)
+        if request.prompt is not None:
+            stored_params["prompt"] = request.prompt
+        self.store.insert_session(RedirectSession(
+            id=session_id,
+            site_id=site.id,
+            client_id=request.intent_client_id or caller.client_id,
+            intent=request.intent,
+            params=stored_params,
+            callbacks=request.callbacks,
+            preferences=request.preferences.to_wire(),
+            origin=request.origin,
+            lang=params.get("lang"),
+            creator_type=identity.subject_type if identity else None,
+            creator_id=identity.subject_id if identity else None,
+            state=CREATED,
+            created_at=now,
+            expires_at=now + ttl,
+            short_code=short_code,
+            full_url=full_url,
+            session_token_hash=digest(session_token) if session_token else None,
+            outcome={},
+        ))
+        result: dict[str, Any] = {
+            "id": session_id,
+            "fullUrl": full_url,
+            "urlDetails": {"endpoint": endpoint, "searchParams": params},
+            "shortUrl": f"{self.settings.public_url.rstrip('/')}/r/{short_code}",
+        }
+        if session_token is not None:
+            result["sessionToken"] = session_token
+        return {"redirectSession": result}

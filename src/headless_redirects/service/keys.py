@@ -1,0 +1,129 @@
+"""Access-token signing keys (ES256), kept in the database so every instance shares them.
+
+Verification is cached per token string: a JWT cannot change, so once its signature checked
+out only its expiry needs looking at again. Revocation is checked separately, on every use.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
+
+from ..storage.repository import SigningKeyRow, Store
+
+__all__ = ["InvalidToken", "KeyRing"]
+
+ALG = "ES256"
+
+
+class InvalidToken(Exception):
+    """The token is malformed, forged, signed by an unknown key or expired."""
+
+
+class KeyRing:
+    def __init__(self, store: Store, *, issuer: str, cache_size: int = 50_000) -> None:
+        self.store = store
+        self.issuer = issuer
+        self._lock = threading.Lock()
+        self._active: tuple[str, Any] | None = None
+        self._public: dict[str, Any] = {}
+        self._jwks: list[dict[str, Any]] = []
+        self._verified: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._cache_size = cache_size
+
+    # --- key management --------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Read the keys from the database, creating the first one if there is none."""
+        rows = self.store.signing_keys()
+        if not any(r.retired_at is None for r in rows):
+            self.rotate()
+            return
+        self._install(rows)
+
+    def rotate(self) -> str:
+        """Create a new signing key; older keys stop signing but keep verifying."""
+        private = ec.generate_private_key(ec.SECP256R1())
+        kid = uuid.uuid4().hex
+        jwk = ECAlgorithm.to_jwk(private.public_key(), as_dict=True)
+        jwk.update(kid=kid, alg=ALG, use="sig")
+        pem = private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode()
+        now = int(time.time())
+        self.store.insert_signing_key(SigningKeyRow(kid, ALG, pem, jwk, now, None))
+        self.store.retire_signing_keys(except_kid=kid, now=now)
+        self._install(self.store.signing_keys())
+        return kid
+
+    def _install(self, rows: list[SigningKeyRow]) -> None:
+        active = [r for r in rows if r.retired_at is None]
+        newest = max(active, key=lambda r: r.created_at) if active else None
+        public = {r.kid: ECAlgorithm.from_jwk(r.public_jwk) for r in rows}
+        with self._lock:
+            self._public = public
+            self._jwks = [r.public_jwk for r in rows]
+            if newest is not None:
+                key = serialization.load_pem_private_key(newest.private_pem.encode(), None)
+                self._active = (newest.kid, key)
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": list(self._jwks)}
+
+    # --- tokens ----------------------------------------------------------------------------
+
+    def sign(self, claims: dict[str, Any]) -> str:
+        if self._active is None:
+            self.load()
+        assert self._active is not None
+        kid, key = self._active
+        return jwt.encode(claims, key, algorithm=ALG, headers={"kid": kid})
+
+    def verify(self, token: str, now: float | None = None) -> dict[str, Any]:
+        now = time.time() if now is None else now
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._verify_signature(token)
+            with self._lock:
+                self._verified[token] = claims
+                if len(self._verified) > self._cache_size:
+                    self._verified.popitem(last=False)
+        if claims["exp"] <= now:
+            raise InvalidToken("the token has expired")
+        return claims
+
+    def _verify_signature(self, token: str) -> dict[str, Any]:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise InvalidToken("the token is malformed") from exc
+        kid = header.get("kid")
+        if header.get("alg") != ALG or not isinstance(kid, str):
+            raise InvalidToken("the token is not signed by this service")
+        key = self._public.get(kid)
+        if key is None:
+            self._install(self.store.signing_keys())  # another instance may have rotated
+            key = self._public.get(kid)
+            if key is None:
+                raise InvalidToken("the token is signed by an unknown key")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=[ALG],
+                issuer=self.issuer,
+                options={"require": ["exp", "iat", "sub", "iss"], "verify_exp": False},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken("the token signature or claims are invalid") from exc
+        return claims

@@ -1,0 +1,137 @@
+"""Sites, OAuth apps and API keys: creating them, and reading them through a short cache."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..domain.callbacks import UrlProblem, normalize_domain, parse_absolute_url
+from ..storage.repository import ApiKeyRow, AppRow, SiteRow, Store
+from .secrets import digest, new_secret
+
+__all__ = [
+    "API_KEY_SCOPE",
+    "NewTenant",
+    "Tenant",
+    "TenantCache",
+    "create_tenant",
+]
+
+API_KEY_SCOPE = "SCOPE.PROMOTE.VIEW-SEO"
+DEFAULT_LANGUAGES = ["en", "de"]
+
+
+@dataclass(frozen=True, slots=True)
+class NewTenant:
+    site_id: str
+    client_id: str
+    api_key: str
+
+    def to_wire(self) -> dict[str, str]:
+        return {"siteId": self.site_id, "clientId": self.client_id, "apiKey": self.api_key}
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    """A site with its apps, as the hot path needs them."""
+
+    site: SiteRow
+    apps: dict[str, AppRow]
+
+
+def create_tenant(
+    store: Store,
+    *,
+    name: str,
+    public_url: str | None,
+    allowed_domains: Sequence[str],
+    redirect_uris: Sequence[str],
+    flow_provider: str = "demo",
+) -> NewTenant:
+    """Create a site, one OAuth app and one API key (scope ``SCOPE.PROMOTE.VIEW-SEO``)."""
+    for uri in redirect_uris:
+        parsed = parse_absolute_url(uri)
+        if isinstance(parsed, UrlProblem):
+            raise ValueError(f"redirect URI {uri!r} {parsed.description}")
+    if public_url is not None:
+        parsed = parse_absolute_url(public_url)
+        if isinstance(parsed, UrlProblem):
+            raise ValueError(f"public URL {public_url!r} {parsed.description}")
+    now = int(time.time())
+    site = SiteRow(
+        id=str(uuid.uuid4()),
+        name=name,
+        base_url=public_url.rstrip("/") if public_url else None,
+        languages=list(DEFAULT_LANGUAGES),
+        page_settings={},
+        flow_provider=flow_provider,
+        created_at=now,
+    )
+    app = AppRow(
+        client_id=str(uuid.uuid4()),
+        site_id=site.id,
+        name=f"{name} app",
+        allowed_domains=sorted({normalize_domain(d) for d in allowed_domains if d.strip()}),
+        redirect_uris=list(dict.fromkeys(redirect_uris)),
+        created_at=now,
+    )
+    api_key = new_secret("hrk_")
+    key = ApiKeyRow(
+        id=str(uuid.uuid4()),
+        key_hash=digest(api_key),
+        site_id=site.id,
+        name=f"{name} key",
+        scopes=[API_KEY_SCOPE],
+        created_at=now,
+        revoked_at=None,
+    )
+    store.create_tenant(site, app, key)
+    return NewTenant(site.id, app.client_id, api_key)
+
+
+class TenantCache:
+    """Sites and apps change rarely and are read on every request: keep them for a few seconds.
+
+    The database stays the source of truth; a change reaches every instance within
+    ``ttl`` seconds (``HEADLESS_REDIRECTS_TENANT_CACHE_SECONDS``, 0 turns the cache off).
+    """
+
+    def __init__(self, store: Store, ttl: float) -> None:
+        self.store = store
+        self.ttl = ttl
+        self._tenants: dict[str, tuple[float, Tenant | None]] = {}
+        self._app_sites: dict[str, tuple[float, str | None]] = {}
+
+    def tenant(self, site_id: str) -> Tenant | None:
+        now = time.monotonic()
+        hit = self._tenants.get(site_id)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        site = self.store.get_site(site_id)
+        tenant = None if site is None else Tenant(site, {a.client_id: a for a in self.store.site_apps(site_id)})
+        if self.ttl > 0:
+            if len(self._tenants) > 10_000:
+                self._tenants.clear()
+            self._tenants[site_id] = (now + self.ttl, tenant)
+        return tenant
+
+    def tenant_of_app(self, client_id: str) -> tuple[Tenant, AppRow] | None:
+        now = time.monotonic()
+        hit = self._app_sites.get(client_id)
+        if hit is not None and hit[0] > now:
+            site_id = hit[1]
+        else:
+            app = self.store.get_app(client_id)
+            site_id = None if app is None else app.site_id
+            if self.ttl > 0:
+                if len(self._app_sites) > 10_000:
+                    self._app_sites.clear()
+                self._app_sites[client_id] = (now + self.ttl, site_id)
+        if site_id is None:
+            return None
+        tenant = self.tenant(site_id)
+        if tenant is None or client_id not in tenant.apps:
+            return None
+        return tenant, tenant.apps[client_id]

@@ -1,0 +1,197 @@
+"""The OAuth 2.0 token service: grants, token introspection, and caller authentication.
+
+Access tokens are ES256 JWTs (``service.keys``); refresh tokens are random strings stored as
+SHA-256 digests. A subject's tokens die together on logout through ``revocations``: an access
+token issued before the subject's ``revoked_before`` instant is refused everywhere.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from ..domain.errors import Unauthenticated
+from ..domain.fields import is_guid
+from ..domain.oauth_errors import InvalidClient, InvalidGrant, InvalidRequest, UnsupportedGrantType
+from ..settings import Settings
+from ..storage.repository import RefreshTokenRow, Store
+from .keys import InvalidToken, KeyRing
+from .secrets import digest, new_secret
+from .tenancy import TenantCache
+
+__all__ = ["VISITOR", "MEMBER", "Identity", "TokenService"]
+
+VISITOR = "VISITOR"
+MEMBER = "MEMBER"
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who an access token speaks for."""
+
+    subject_type: str
+    subject_id: str
+    site_id: str
+    client_id: str
+    scope: str
+    issued_at: float
+    expires_at: float
+
+
+class TokenService:
+    def __init__(self, store: Store, keys: KeyRing, tenants: TenantCache, settings: Settings) -> None:
+        self.store = store
+        self.keys = keys
+        self.tenants = tenants
+        self.settings = settings
+
+    # --- grants (RFC 6749 §4, §6) ----------------------------------------------------------
+
+    def grant(self, params: dict[str, str]) -> dict[str, Any]:
+        grant_type = params.get("grant_type")
+        if not grant_type:
+            raise InvalidRequest("grant_type is required")
+        if grant_type == "anonymous":
+            return self.anonymous(self._client(params))
+        if grant_type == "refresh_token":
+            token = params.get("refresh_token")
+            if not token:
+                raise InvalidRequest("refresh_token is required")
+            return self.refresh(self._client(params), token)
+        raise UnsupportedGrantType(f"grant_type {grant_type!r} is not supported")
+
+    def _client(self, params: dict[str, str]) -> str:
+        client_id = params.get("client_id")
+        if not client_id:
+            raise InvalidRequest("client_id is required")
+        if not is_guid(client_id) or self.tenants.tenant_of_app(client_id.lower()) is None:
+            raise InvalidClient("unknown client_id")
+        return client_id.lower()
+
+    def anonymous(self, client_id: str) -> dict[str, Any]:
+        """A new visitor: an access token and a refresh token."""
+        found = self.tenants.tenant_of_app(client_id)
+        if found is None:
+            raise InvalidClient("unknown client_id")
+        tenant, _ = found
+        return self.issue(VISITOR, str(uuid.uuid4()), tenant.site.id, client_id, "", refresh=True)
+
+    def refresh(self, client_id: str, refresh_token: str) -> dict[str, Any]:
+        now = int(time.time())
+        row = self.store.refresh_token(digest(refresh_token))
+        if row is None or row.client_id != client_id:
+            raise InvalidGrant("the refresh token is invalid or was issued to another client")
+        if row.revoked_at is not None:
+            raise InvalidGrant("the refresh token was revoked")
+        if row.expires_at <= now:
+            raise InvalidGrant("the refresh token has expired")
+        if not self.settings.strict_refresh_rotation:
+            # The official SDK keeps its refresh token after a refresh: it stays valid.
+            return self.issue(row.subject_type, row.subject_id, row.site_id, client_id, row.scope)
+        if row.rotated_at is not None:
+            # RFC 9700 §4.14.2: a rotated token came back, so one of its holders is an attacker.
+            self.store.revoke_refresh_family(row.family_id, now)
+            raise InvalidGrant("the refresh token was already used; its family is revoked")
+        new_token = new_secret("hrr_")
+        new_row = self._refresh_row(new_token, row.subject_type, row.subject_id, row.site_id,
+                                    client_id, row.scope, row.family_id, now)
+        if not self.store.rotate_refresh_token(row.token_hash, new_row, now):
+            self.store.revoke_refresh_family(row.family_id, now)
+            raise InvalidGrant("the refresh token was already used; its family is revoked")
+        response = self.issue(row.subject_type, row.subject_id, row.site_id, client_id, row.scope)
+        response["refresh_token"] = new_token
+        return response
+
+    def issue(
+        self,
+        subject_type: str,
+        subject_id: str,
+        site_id: str,
+        client_id: str,
+        scope: str,
+        *,
+        refresh: bool = False,
+    ) -> dict[str, Any]:
+        now = time.time()
+        ttl = self.settings.access_token_ttl
+        claims = {
+            "iss": self.keys.issuer,
+            "sub": subject_id,
+            "sub_type": subject_type,
+            "site_id": site_id,
+            "client_id": client_id,
+            "scope": scope,
+            "iat": round(now, 3),
+            "exp": int(now) + ttl,
+        }
+        response: dict[str, Any] = {
+            "access_token": self.keys.sign(claims),
+            "token_type": "Bearer",
+            "expires_in": ttl,
+            "scope": scope,
+        }
+        if refresh:
+            token = new_secret("hrr_")
+            self.store.insert_refresh_token(
+                self._refresh_row(token, subject_type, subject_id, site_id, client_id, scope,
+                                  str(uuid.uuid4()), int(now))
+            )
+            response["refresh_token"] = token
+        return response
+
+    def _refresh_row(
+        self, token: str, subject_type: str, subject_id: str, site_id: str, client_id: str,
+        scope: str, family_id: str, now: int,
+    ) -> RefreshTokenRow:
+        return RefreshTokenRow(
+            token_hash=digest(token),
+            site_id=site_id,
+            client_id=client_id,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            scope=scope,
+            family_id=family_id,
+            created_at=now,
+            expires_at=now + self.settings.refresh_token_ttl,
+        )
+
+    # --- access tokens ---------------------------------------------------------------------
+
+    def authenticate(self, token: str) -> Identity:
+        """The identity behind a live access token, or :class:`Unauthenticated`."""
+        try:
+            claims = self.keys.verify(token)
+        except InvalidToken as exc:
+            raise Unauthenticated(str(exc)) from exc
+        identity = Identity(
+            subject_type=claims.get("sub_type", VISITOR),
+            subject_id=claims["sub"],
+            site_id=claims.get("site_id", ""),
+            client_id=claims.get("client_id", ""),
+            scope=claims.get("scope", ""),
+            issued_at=float(claims["iat"]),
+            expires_at=float(claims["exp"]),
+        )
+        revoked_before = self.store.revoked_before(identity.subject_id)
+        if revoked_before is not None and identity.issued_at * 1000 < revoked_before:
+            raise Unauthenticated("the token was revoked")
+        return identity
+
+    def token_info(self, token: str) -> dict[str, Any]:
+        """``/oauth2/token-info``: who the token belongs to, or ``{"active": false}``."""
+        try:
+            identity = self.authenticate(token)
+        except Unauthenticated:
+            return {"active": False}
+        return {
+            "active": True,
+            "subjectType": identity.subject_type,
+            "subjectId": identity.subject_id,
+            "siteId": identity.site_id,
+            "clientId": identity.client_id,
+            "exp": int(identity.expires_at),
+            "iat": int(identity.issued_at),
+            "scope": identity.scope,
+        }

@@ -1,0 +1,117 @@
+"""The schema, as SQLAlchemy Core tables. Migrations under ``migrations/`` create it.
+
+Timestamps are integer Unix seconds. Secrets (API keys, refresh tokens, session tokens) are
+stored only as SHA-256 hex digests; signing keys are stored whole so every instance shares them.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+__all__ = [
+    "api_keys",
+    "apps",
+    "metadata",
+    "redirect_sessions",
+    "refresh_tokens",
+    "revocations",
+    "signing_keys",
+    "sites",
+]
+
+metadata = sa.MetaData()
+
+sites = sa.Table(
+    "sites",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("base_url", sa.String(2048)),
+    sa.Column("languages", sa.JSON, nullable=False),
+    sa.Column("page_settings", sa.JSON, nullable=False),
+    sa.Column("flow_provider", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+apps = sa.Table(
+    "apps",
+    metadata,
+    sa.Column("client_id", sa.String(36), primary_key=True),
+    sa.Column("site_id", sa.String(36), sa.ForeignKey("sites.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("allowed_domains", sa.JSON, nullable=False),
+    sa.Column("redirect_uris", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("key_hash", sa.String(64), primary_key=True),
+    sa.Column("id", sa.String(36), nullable=False, unique=True),
+    sa.Column("site_id", sa.String(36), sa.ForeignKey("sites.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("scopes", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("revoked_at", sa.BigInteger),
+)
+
+signing_keys = sa.Table(
+    "signing_keys",
+    metadata,
+    sa.Column("kid", sa.String(64), primary_key=True),
+    sa.Column("alg", sa.String(16), nullable=False),
+    sa.Column("private_pem", sa.Text, nullable=False),
+    sa.Column("public_jwk", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    # After retirement a key signs nothing new but verifies until its tokens expire.
+    sa.Column("retired_at", sa.BigInteger),
+)
+
+refresh_tokens = sa.Table(
+    "refresh_tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("site_id", sa.String(36), nullable=False),
+    sa.Column("client_id", sa.String(36), nullable=False),
+    sa.Column("subject_type", sa.String(16), nullable=False),
+    sa.Column("subject_id", sa.String(36), nullable=False, index=True),
+    sa.Column("scope", sa.String(512), nullable=False),
+    # Tokens of one chain of rotations share a family; reuse of a rotated token revokes it.
+    sa.Column("family_id", sa.String(36), nullable=False, index=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+    sa.Column("rotated_at", sa.BigInteger),
+    sa.Column("revoked_at", sa.BigInteger),
+)
+
+# Tokens of a subject issued before ``revoked_before`` are dead (logout, code replay).
+revocations = sa.Table(
+    "revocations",
+    metadata,
+    sa.Column("subject_id", sa.String(36), primary_key=True),
+    sa.Column("revoked_before", sa.BigInteger, nullable=False),
+)
+
+redirect_sessions = sa.Table(
+    "redirect_sessions",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("site_id", sa.String(36), nullable=False, index=True),
+    sa.Column("client_id", sa.String(36)),
+    sa.Column("intent", sa.String(32), nullable=False),
+    sa.Column("params", sa.JSON, nullable=False),
+    sa.Column("callbacks", sa.JSON, nullable=False),
+    sa.Column("preferences", sa.JSON, nullable=False),
+    sa.Column("origin", sa.String(2048)),
+    sa.Column("lang", sa.String(16)),
+    sa.Column("creator_type", sa.String(16)),
+    sa.Column("creator_id", sa.String(36)),
+    sa.Column("session_token_hash", sa.String(64), index=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False, index=True),
+    sa.Column("short_code", sa.String(32), nullable=False, unique=True),
+    sa.Column("full_url", sa.Text, nullable=False),
+    sa.Column("outcome", sa.JSON, nullable=False),
+)

@@ -1,0 +1,1 @@
+"""HTTP: the composition root (``create_app``), routes, middleware and error mapping."""

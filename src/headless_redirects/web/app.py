@@ -1,0 +1,41 @@
+"""The composition root: ``create_app(settings)`` wires storage, services and routes."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.types import ASGIApp
+
+from ..settings import Settings
+from . import api, health, oauth, openapi, shortlinks
+from .errors import exception_handlers
+from .middleware import RequestIdMiddleware
+from .services import Services, bootstrap
+
+__all__ = ["app_from_env", "create_app"]
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool = True,
+               services: Services | None = None) -> ASGIApp:
+    """Build the ASGI app. ``migrate`` applies pending migrations before it serves."""
+    settings = settings or Settings()
+    services = services or bootstrap(settings, migrate=migrate)
+    app = Starlette(
+        routes=[
+            *api.routes(),
+            *oauth.routes(),
+            *shortlinks.routes(),
+            *health.routes(),
+            *openapi.routes(),
+        ],
+        exception_handlers=exception_handlers,
+    )
+    app.state.services = services
+    # Outermost, so that even a 500 written by Starlette's error middleware carries the id.
+    wrapped = RequestIdMiddleware(app, access_log=settings.log_level == "debug")
+    wrapped.services = services  # type: ignore[attr-defined]
+    return wrapped
+
+
+def app_from_env() -> ASGIApp:
+    """Factory for ``uvicorn --factory`` workers: ``serve`` has migrated the database already."""
+    return create_app(Settings(), migrate=False)

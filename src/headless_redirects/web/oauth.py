@@ -1,0 +1,86 @@
+"""The OAuth 2.0 token service endpoints (SPEC §4)."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..domain.oauth_errors import InvalidRequest
+from .responses import json_response, read_body
+from .services import services_of
+
+__all__ = ["routes"]
+
+_NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
+# The official SDK sends lowerCamelCase JSON; RFC 6749 clients send snake_case forms.
+_NAMES = {
+    "grantType": "grant_type",
+    "clientId": "client_id",
+    "refreshToken": "refresh_token",
+    "codeVerifier": "code_verifier",
+    "redirectUri": "redirect_uri",
+}
+
+
+async def _params(request: Request) -> dict[str, str]:
+    """The token request's parameters by their RFC 6749 names, from a form or a JSON body."""
+    body = await read_body(request, services_of(request).settings.max_body_bytes)
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/x-www-form-urlencoded":
+        try:
+            pairs = parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=bool(body))
+        except (UnicodeDecodeError, ValueError):
+            raise InvalidRequest("the form body is malformed") from None
+        names = [k for k, _ in pairs]
+        if len(names) != len(set(names)):
+            raise InvalidRequest("a parameter is repeated (RFC 6749 §3.2)")
+        return dict(pairs)
+    try:
+        raw: Any = msgspec.json.decode(body) if body.strip() else {}
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        raise InvalidRequest("the body is neither a form nor valid JSON") from None
+    if not isinstance(raw, dict):
+        raise InvalidRequest("the JSON body must be an object")
+    params: dict[str, str] = {}
+    for key, value in raw.items():
+        if value is None:
+            continue
+        name = _NAMES.get(key, key)
+        if not isinstance(value, str):
+            raise InvalidRequest(f"{name} must be a string")
+        params.setdefault(name, value)
+    return params
+
+
+async def token(request: Request) -> Response:
+    services = services_of(request)
+    params = await _params(request)
+    result = await services.db.run(services.tokens.grant, params)
+    return json_response(result, headers=_NO_STORE)
+
+
+async def token_info(request: Request) -> Response:
+    services = services_of(request)
+    params = await _params(request)
+    value = params.get("token")
+    if not value:
+        raise InvalidRequest("token is required")
+    return json_response(await services.db.run(services.tokens.token_info, value), headers=_NO_STORE)
+
+
+async def jwks(request: Request) -> Response:
+    return json_response(services_of(request).keys.jwks(), headers={"cache-control": "max-age=300"})
+
+
+def routes() -> list[Route]:
+    return [
+        Route("/oauth2/token", token, methods=["POST"]),
+        Route("/oauth2/token-info", token_info, methods=["POST"]),
+        Route("/oauth2/jwks", jwks, methods=["GET"]),
+        Route("/.well-known/jwks.json", jwks, methods=["GET"]),
+    ]

@@ -1,0 +1,265 @@
+"""The OpenAPI 3.1 document of the API, served at ``/openapi.json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .. import __version__
+from ..domain.intents import CALLBACK_FIELDS
+from .api import SESSION_ROUTES
+from .responses import json_response
+
+__all__ = ["document", "routes"]
+
+_GUID = {"type": "string", "format": "uuid"}
+
+
+def _obj(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+_SLOT = _obj({
+    "serviceId": _GUID,
+    "scheduleId": _GUID,
+    "startDate": {"type": "string", "format": "date-time"},
+    "endDate": {"type": "string", "format": "date-time"},
+    "timezone": {"type": "string", "maxLength": 40},
+    "eventId": {"type": "string", "maxLength": 256},
+    "resource": _obj({"id": _GUID, "name": {"type": "string", "maxLength": 256}}),
+    "location": _obj({
+        "id": _GUID,
+        "name": {"type": "string", "maxLength": 256},
+        "formattedAddress": {"type": "string", "maxLength": 1024},
+        "formattedAddressTranslated": {"type": "string", "maxLength": 1024},
+        "locationType": {"enum": ["UNDEFINED", "OWNER_BUSINESS", "OWNER_CUSTOM", "CUSTOM"]},
+    }),
+}, ["serviceId", "startDate", "endDate"])
+
+_INTENTS: dict[str, Any] = {
+    "bookingsCheckout": _obj({
+        "timezone": {"type": "string", "maxLength": 40},
+        "slotAvailability": _obj({
+            "slot": _SLOT,
+            "bookable": {"type": "boolean"},
+            "totalSpots": {"type": "integer", "minimum": 0},
+            "openSpots": {"type": "integer", "minimum": 0},
+            "waitingList": _obj({"totalSpots": {"type": "integer", "minimum": 0},
+                                 "openSpots": {"type": "integer", "minimum": 0}}),
+            "bookingPolicyViolations": _obj({k: {"type": "boolean"} for k in (
+                "tooEarlyToBook", "tooLateToBook", "bookOnlineDisabled", "validSubmissionRequired")}),
+            "locked": {"type": "boolean"},
+        }, ["slot"]),
+    }, ["slotAvailability"]),
+    "ecomCheckout": _obj({"checkoutId": _GUID}, ["checkoutId"]),
+    "eventsCheckout": _obj({"reservationId": _GUID,
+                            "eventSlug": {"type": "string", "maxLength": 150, "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]*$"}},
+                           ["reservationId", "eventSlug"]),
+    "paidPlansCheckout": _obj({"planId": _GUID, "checkoutData": {"type": "string", "maxLength": 1024}},
+                              ["planId"]),
+    "login": _obj({}),
+    "logout": _obj({"clientId": _GUID}, ["clientId"]),
+    "auth": _obj({
+        "authRequest": _obj({
+            "clientId": _GUID,
+            "responseType": {"enum": ["code"]},
+            "redirectUri": {"type": "string", "maxLength": 2048},
+            "scope": {"type": "string", "maxLength": 512},
+            "state": {"type": "string", "maxLength": 1024},
+            "responseMode": {"enum": ["query", "fragment", "web_message"]},
+            "codeChallenge": {"type": "string", "pattern": "^[A-Za-z0-9._~-]{43,128}$"},
+            "codeChallengeMethod": {"enum": ["S256", "S512"]},
+            "sessionToken": {"type": "string", "maxLength": 4096},
+            "nonce": {"type": "string", "maxLength": 512},
+        }, ["clientId", "responseType"]),
+        "prompt": {"enum": ["login", "none"]},
+    }, ["authRequest"]),
+    "storesProduct": _obj({"productSlug": {"type": "string", "minLength": 1, "maxLength": 150}}, ["productSlug"]),
+    "bookingsBook": _obj({"resourceId": _GUID}),
+    "ecomOrderPaymentRequest": _obj({"paymentRequestId": _GUID}, ["paymentRequestId"]),
+}
+
+_REQUEST = _obj({
+    **{name: _ref(f"Intent_{name}") for name in _INTENTS},
+    "callbacks": _obj({name: {"type": "string", "format": "uri", "maxLength": 2048} for name in CALLBACK_FIELDS}),
+    "preferences": _obj({
+        "useGenericWixPages": {"type": "boolean", "default": True},
+        "maintainIdentity": {"type": "boolean", "default": True},
+        "additionalQueryParameters": {"type": "object", "maxProperties": 50,
+                                      "additionalProperties": {"type": "string"}},
+        "checkIfPublish": {"type": "boolean", "default": False},
+    }),
+    "origin": {"type": "string", "maxLength": 2048},
+})
+_REQUEST["description"] = (
+    "Exactly one intent. Field names are lowerCamelCase; snake_case is accepted too. "
+    "Unknown fields are ignored."
+)
+_REQUEST["minProperties"] = 1
+
+_RESPONSE = _obj({"redirectSession": _obj({
+    "id": _GUID,
+    "fullUrl": {"type": "string", "maxLength": 2048},
+    "urlDetails": _obj({"endpoint": {"type": "string"},
+                        "searchParams": {"type": "object", "additionalProperties": {"type": "string"}}}),
+    "sessionToken": {"type": "string"},
+    "shortUrl": {"type": "string"},
+}, ["id", "fullUrl", "urlDetails", "shortUrl"])}, ["redirectSession"])
+
+_VALIDATION_ERROR = _obj({
+    "message": {"type": "string"},
+    "details": _obj({"validationError": _obj({"fieldViolations": {"type": "array", "items": _obj({
+        "field": {"type": "string"},
+        "description": {"type": "string"},
+        "violatedRule": {"type": "string"},
+        "data": {"type": "object"},
+    }, ["field", "description", "violatedRule", "data"])}}, ["fieldViolations"])}, ["validationError"]),
+}, ["message", "details"])
+
+_APPLICATION_ERROR = _obj({
+    "message": {"type": "string"},
+    "details": _obj({"applicationError": _obj({
+        "code": {"type": "string"},
+        "description": {"type": "string"},
+        "data": {"type": "object"},
+    }, ["code", "description", "data"])}, ["applicationError"]),
+}, ["message", "details"])
+
+_OAUTH_ERROR = _obj({"error": {"type": "string"}, "error_description": {"type": "string"}}, ["error"])
+
+_TOKEN_REQUEST = _obj({
+    "grant_type": {"enum": ["anonymous", "refresh_token", "authorization_code"]},
+    "client_id": _GUID,
+    "refresh_token": {"type": "string"},
+    "code": {"type": "string"},
+    "code_verifier": {"type": "string"},
+    "redirect_uri": {"type": "string"},
+}, ["grant_type"])
+_TOKEN_REQUEST["description"] = "RFC 6749 names; the JSON body also accepts grantType, clientId, refreshToken, ..."
+
+_TOKEN_RESPONSE = _obj({
+    "access_token": {"type": "string"},
+    "token_type": {"enum": ["Bearer"]},
+    "expires_in": {"type": "integer"},
+    "refresh_token": {"type": "string"},
+    "scope": {"type": "string"},
+}, ["access_token", "token_type", "expires_in"])
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _request_id() -> dict[str, Any]:
+    return {"x-wix-request-id": {"schema": {"type": "string"}, "description": "id of this request"}}
+
+
+def _create_session_operation(operation_id: str) -> dict[str, Any]:
+    errors = {
+        "400": _json(_ref("ValidationError"), "invalid request; every violation is listed"),
+        "401": _json(_ref("ApplicationError"), "missing or invalid credentials"),
+        "403": _json(_ref("ApplicationError"), "credentials not allowed for this site"),
+        "413": _json(_ref("ApplicationError"), "body over 64 KiB"),
+    }
+    ok = _json(_ref("CreateRedirectSessionResponse"), "the session")
+    ok["headers"] = _request_id()
+    return {
+        "operationId": operation_id,
+        "summary": "Create a redirect session",
+        "security": [{"accessToken": []}, {"apiKey": [], "siteId": []}],
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": _ref("CreateRedirectSessionRequest")}}},
+        "responses": {"200": ok, **errors},
+    }
+
+
+def document() -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    for index, path in enumerate(SESSION_ROUTES):
+        paths[path] = {"post": _create_session_operation(f"createRedirectSession{index or ''}")}
+    paths["/oauth2/token"] = {"post": {
+        "operationId": "token",
+        "summary": "Issue tokens (anonymous, refresh_token and authorization_code grants)",
+        "requestBody": {"required": True, "content": {
+            "application/json": {"schema": _ref("TokenRequest")},
+            "application/x-www-form-urlencoded": {"schema": _ref("TokenRequest")},
+        }},
+        "responses": {
+            "200": _json(_ref("TokenResponse"), "tokens"),
+            "400": _json(_ref("OAuthError"), "RFC 6749 §5.2 error"),
+            "401": _json(_ref("OAuthError"), "invalid_client"),
+            "413": _json(_ref("ApplicationError"), "body over 64 KiB"),
+        },
+    }}
+    paths["/oauth2/token-info"] = {"post": {
+        "operationId": "tokenInfo",
+        "summary": "Who a token belongs to",
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": _obj({"token": {"type": "string"}}, ["token"])}}},
+        "responses": {
+            "200": _json(_obj({
+                "active": {"type": "boolean"},
+                "subjectType": {"enum": ["VISITOR", "MEMBER"]},
+                "subjectId": {"type": "string"},
+                "siteId": {"type": "string"},
+                "clientId": {"type": "string"},
+                "exp": {"type": "integer"},
+                "iat": {"type": "integer"},
+                "scope": {"type": "string"},
+            }, ["active"]), "token information; {active: false} for a dead token"),
+            "400": _json(_ref("OAuthError"), "RFC 6749 §5.2 error"),
+        },
+    }}
+    paths["/oauth2/jwks"] = {"get": {
+        "operationId": "jwks",
+        "summary": "Public keys that verify access tokens (RFC 7517)",
+        "responses": {"200": _json(_obj({"keys": {"type": "array", "items": {"type": "object"}}}, ["keys"]),
+                                   "the key set")},
+    }}
+    schemas = {
+        "CreateRedirectSessionRequest": _REQUEST,
+        "CreateRedirectSessionResponse": _RESPONSE,
+        "ValidationError": _VALIDATION_ERROR,
+        "ApplicationError": _APPLICATION_ERROR,
+        "OAuthError": _OAUTH_ERROR,
+        "TokenRequest": _TOKEN_REQUEST,
+        "TokenResponse": _TOKEN_RESPONSE,
+        **{f"Intent_{name}": schema for name, schema in _INTENTS.items()},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "headless-redirects", "version": __version__,
+                 "description": "Redirect sessions and the OAuth 2.0 token service."},
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                "accessToken": {"type": "apiKey", "in": "header", "name": "Authorization",
+                                "description": "an access token from /oauth2/token, raw or 'Bearer <token>'"},
+                "apiKey": {"type": "apiKey", "in": "header", "name": "Authorization",
+                           "description": "an API key with scope SCOPE.PROMOTE.VIEW-SEO"},
+                "siteId": {"type": "apiKey", "in": "header", "name": "wix-site-id"},
+            },
+        },
+    }
+
+
+_DOCUMENT = document()
+
+
+async def openapi(_request: Request) -> Response:
+    return json_response(_DOCUMENT)
+
+
+def routes() -> list[Route]:
+    return [Route("/openapi.json", openapi, methods=["GET"])]
