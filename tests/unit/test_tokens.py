@@ -1,0 +1,143 @@
+"""The token service: anonymous and refresh_token grants, token-info, RFC 6749 errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import World, make_world
+
+
+def _token(world: World, **kwargs: object) -> object:
+    return world.client.post("/oauth2/token", **kwargs)  # type: ignore[arg-type]
+
+
+def test_anonymous_json_camel_case(world: World) -> None:
+    r = world.client.post("/oauth2/token", json={"clientId": world.tenant.client_id, "grantType": "anonymous"})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["token_type"] == "Bearer" and body["expires_in"] == 14400
+    assert body["access_token"].count(".") == 2 and body["refresh_token"]
+    assert r.headers["cache-control"] == "no-store"
+    header = world.services.keys.verify(body["access_token"])
+    assert header["sub_type"] == "VISITOR" and header["site_id"] == world.tenant.site_id
+
+
+def test_anonymous_json_snake_case_and_form(world: World) -> None:
+    r = world.client.post("/oauth2/token", json={"client_id": world.tenant.client_id, "grant_type": "anonymous"})
+    assert r.status_code == 200
+    r = world.client.post("/oauth2/token", data={"client_id": world.tenant.client_id, "grant_type": "anonymous"})
+    assert r.status_code == 200 and r.json()["refresh_token"]
+
+
+def test_each_anonymous_grant_is_a_new_visitor(world: World) -> None:
+    a, b = world.visitor(), world.visitor()
+    keys = world.services.keys
+    assert keys.verify(a["access_token"])["sub"] != keys.verify(b["access_token"])["sub"]
+
+
+def test_refresh_keeps_the_identity_and_the_refresh_token_stays_valid(world: World) -> None:
+    tokens = world.visitor()
+    subject = world.services.keys.verify(tokens["access_token"])["sub"]
+    for _ in range(2):  # the official SDK reuses its refresh token
+        r = world.client.post("/oauth2/token", json={"clientId": world.tenant.client_id, "grantType": "refresh_token",
+                                                     "refreshToken": tokens["refresh_token"]})
+        assert r.status_code == 200, r.text
+        assert world.services.keys.verify(r.json()["access_token"])["sub"] == subject
+        assert "refresh_token" not in r.json()
+
+
+@pytest.mark.parametrize(("payload", "status", "error"), [
+    ({}, 400, "invalid_request"),
+    ({"grantType": "anonymous"}, 400, "invalid_request"),
+    ({"grantType": "password", "clientId": "<client>"}, 400, "unsupported_grant_type"),
+    ({"grantType": "anonymous", "clientId": "0fc930e0-5bc6-4dfe-b828-4d56c40a0c07"}, 401, "invalid_client"),
+    ({"grantType": "anonymous", "clientId": "not-a-guid"}, 401, "invalid_client"),
+    ({"grantType": "refresh_token", "clientId": "<client>"}, 400, "invalid_request"),
+    ({"grantType": "refresh_token", "clientId": "<client>", "refreshToken": "hrr_nope"}, 400, "invalid_grant"),
+    ({"grantType": "anonymous", "clientId": 5}, 400, "invalid_request"),
+])
+def test_token_errors(world: World, payload: dict, status: int, error: str) -> None:  # type: ignore[type-arg]
+    payload = {k: (world.tenant.client_id if v == "<client>" else v) for k, v in payload.items()}
+    r = world.client.post("/oauth2/token", json=payload)
+    assert r.status_code == status, r.text
+    assert r.json()["error"] == error and r.json()["error_description"]
+
+
+def test_malformed_bodies(world: World) -> None:
+    r = world.client.post("/oauth2/token", content=b"{bad", headers={"content-type": "application/json"})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_request"
+    r = world.client.post("/oauth2/token", content=b"grant_type=anonymous&grant_type=x",
+                          headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_request"
+    r = world.client.post("/oauth2/token", content=b"x" * 70000, headers={"content-type": "application/json"})
+    assert r.status_code == 413
+
+
+def test_refresh_token_of_another_client_is_invalid_grant(world: World) -> None:
+    from headless_redirects.service.tenancy import create_tenant
+
+    other = create_tenant(world.services.store, name="other", public_url=None, allowed_domains=["a.com"],
+                          redirect_uris=[])
+    tokens = world.visitor()
+    r = world.client.post("/oauth2/token", json={"clientId": other.client_id, "grantType": "refresh_token",
+                                                 "refreshToken": tokens["refresh_token"]})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+
+
+def test_refresh_after_revocation_is_invalid_grant(world: World) -> None:
+    import time
+
+    tokens = world.visitor()
+    subject = world.services.keys.verify(tokens["access_token"])["sub"]
+    world.services.store.revoke_subject(subject, int(time.time() * 1000) + 1)
+    r = world.client.post("/oauth2/token", json={"clientId": world.tenant.client_id, "grantType": "refresh_token",
+                                                 "refreshToken": tokens["refresh_token"]})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+    assert world.client.post("/oauth2/token-info", json={"token": tokens["access_token"]}).json() == {"active": False}
+
+
+def test_strict_rotation_detects_reuse(sqlite_url: str) -> None:
+    w = make_world(sqlite_url, strict_refresh_rotation=True)
+    first = w.visitor()["refresh_token"]
+    grant = {"clientId": w.tenant.client_id, "grantType": "refresh_token"}
+    r = w.client.post("/oauth2/token", json={**grant, "refreshToken": first})
+    assert r.status_code == 200
+    second = r.json()["refresh_token"]
+    assert second != first
+    reuse = w.client.post("/oauth2/token", json={**grant, "refreshToken": first})
+    assert reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant"
+    # the whole family died, including the token the legitimate holder had
+    r = w.client.post("/oauth2/token", json={**grant, "refreshToken": second})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+    w.services.db.dispose()
+
+
+def test_token_info(world: World) -> None:
+    tokens = world.visitor()
+    info = world.client.post("/oauth2/token-info", json={"token": tokens["access_token"]}).json()
+    assert info["active"] is True and info["subjectType"] == "VISITOR"
+    assert info["siteId"] == world.tenant.site_id and info["clientId"] == world.tenant.client_id
+    assert info["exp"] - info["iat"] == 14400
+    assert world.client.post("/oauth2/token-info", json={"token": "junk"}).json() == {"active": False}
+    assert world.client.post("/oauth2/token-info", json={}).status_code == 400
+
+
+def test_signing_keys_live_in_the_database(sqlite_url: str) -> None:
+    """A second instance on the same database verifies the first one's tokens, and a rotated-out
+    key keeps verifying what it signed."""
+    a = make_world(sqlite_url)
+    token = a.visitor()["access_token"]
+    from headless_redirects.settings import Settings
+    from headless_redirects.web.app import create_app
+    from starlette.testclient import TestClient
+
+    b_app = create_app(Settings(database_url=sqlite_url, public_url="http://127.0.0.1:8080"))
+    b = TestClient(b_app)
+    assert b.post("/oauth2/token-info", json={"token": token}).json()["active"] is True
+    b_app.services.keys.rotate()  # type: ignore[attr-defined]
+    fresh = b.post("/oauth2/token", json={"clientId": a.tenant.client_id, "grantType": "anonymous"}).json()
+    # instance a has never seen the new key: it loads it from the database
+    assert a.client.post("/oauth2/token-info", json={"token": fresh["access_token"]}).json()["active"] is True
+    assert b.post("/oauth2/token-info", json={"token": token}).json()["active"] is True
+    jwks = b.get("/oauth2/jwks").json()["keys"]
+    assert len(jwks) == 2 and all(k["kty"] == "EC" and "d" not in k for k in jwks)
