@@ -56,7 +56,7 @@ def test_expired_token_is_401(world: World) -> None:
 def test_token_of_a_revoked_subject_is_401(world: World) -> None:
     token = world.visitor()["access_token"]
     subject = world.services.keys.verify(token)["sub"]
-    world.services.store.revoke_subject(subject, int(time.time() * 1000) + 1)
+    world.services.store.revoke(subject, int(time.time() * 1000) + 1)
     r = world.client.post(SESSION_PATH, json=BODY, headers={"Authorization": token})
     assert r.status_code == 401
 

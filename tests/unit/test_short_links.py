@@ -18,7 +18,7 @@ def test_short_link_redirects_to_the_full_url(world: World) -> None:
     s = _session(world)
     assert s["shortUrl"].startswith(f"{PUBLIC_URL}/r/")
     code = s["shortUrl"].rsplit("/", 1)[1]
-    assert len(code) >= 16  # 96 bits of randomness
+    assert len(code) == 22  # the id's 122 random bits
     r = world.client.get(f"/r/{code}", follow_redirects=False)
     assert r.status_code == 302
     assert r.headers["location"] == s["fullUrl"]
@@ -37,6 +37,7 @@ def test_unknown_code_is_a_404_page(world: World) -> None:
     assert "Link not found" in r.text
     assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
     assert world.client.get("/r/x", follow_redirects=False).status_code == 404
+    assert world.client.get("/r/" + "_" * 22, follow_redirects=False).status_code == 404
 
 
 def test_expired_code_is_a_410_page(world: World) -> None:

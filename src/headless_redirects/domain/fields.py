@@ -8,7 +8,6 @@ spelling. Violations name fields by their lowerCamelCase dotted path.
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -125,7 +124,7 @@ class Reader:
         if not is_guid(value):
             self.fail(path, Rule.FORMAT, "must be a GUID", format="GUID")
             return None
-        return str(uuid.UUID(value))
+        return value.lower()
 
     def boolean(self, parent: dict[str, Any], key: str, path: str, default: bool) -> bool:
         value = parent.get(key)

@@ -12,7 +12,7 @@ from ..domain.callbacks import MAX_URL_LENGTH
 from ..domain.errors import FieldViolation, PermissionDenied, Rule, Unauthenticated, ValidationFailed
 from ..domain.intents import AUTH_INTENT, AppRules, check_against_apps, destination, parse_request
 from ..domain.linguist import language_from_header
-from ..domain.sessions import CREATED, RedirectSession, new_session_id, new_short_code
+from ..domain.sessions import CREATED, RedirectSession, new_session_id, short_code
 from ..settings import Settings
 from ..storage.repository import Store
 from .secrets import digest, new_secret
@@ -96,7 +96,6 @@ class SessionService:
         identity = caller.identity
         session_token = new_secret("hrs_") if identity is not None else None
         ttl = self.settings.auth_session_ttl if request.intent == AUTH_INTENT else self.settings.session_ttl
-        short_code = new_short_code()
         stored_params = dict(request.params)
         if request.prompt is not None:
             stored_params["prompt"] = request.prompt
@@ -115,7 +114,6 @@ class SessionService:
             state=CREATED,
             created_at=now,
             expires_at=now + ttl,
-            short_code=short_code,
             full_url=full_url,
             session_token_hash=digest(session_token) if session_token else None,
             outcome={},
@@ -124,7 +122,7 @@ class SessionService:
             "id": session_id,
             "fullUrl": full_url,
             "urlDetails": {"endpoint": endpoint, "searchParams": params},
-            "shortUrl": f"{self.settings.public_url.rstrip('/')}/r/{short_code}",
+            "shortUrl": f"{self.settings.public_url.rstrip('/')}/r/{short_code(session_id)}",
         }
         if session_token is not None:
             result["sessionToken"] = session_token

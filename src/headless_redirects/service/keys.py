@@ -13,15 +13,18 @@ from collections import OrderedDict
 from typing import Any
 
 import jwt
+import msgspec
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
+from jwt.api_jws import PyJWS
 
 from ..storage.repository import SigningKeyRow, Store
 
 __all__ = ["InvalidToken", "KeyRing"]
 
 ALG = "ES256"
+_encode = msgspec.json.Encoder().encode
 
 
 class InvalidToken(Exception):
@@ -38,6 +41,7 @@ class KeyRing:
         self._jwks: list[dict[str, Any]] = []
         self._verified: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._cache_size = cache_size
+        self._jws = PyJWS(algorithms=[ALG])
 
     # --- key management --------------------------------------------------------------------
 
@@ -87,7 +91,9 @@ class KeyRing:
             self.load()
         assert self._active is not None
         kid, key = self._active
-        return jwt.encode(claims, key, algorithm=ALG, headers={"kid": kid})
+        # PyJWS with the payload already encoded: msgspec writes it several times faster than
+        # the json module PyJWT.encode would use; the JWS itself is still PyJWT's.
+        return self._jws.encode(_encode(claims), key, algorithm=ALG, headers={"kid": kid, "typ": "JWT"})
 
     def verify(self, token: str, now: float | None = None) -> dict[str, Any]:
         now = time.time() if now is None else now

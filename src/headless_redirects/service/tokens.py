@@ -8,11 +8,11 @@ token issued before the subject's ``revoked_before`` instant is refused everywhe
 from __future__ import annotations
 
 import time
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from ..domain.errors import Unauthenticated
+from ..domain.sessions import new_guid
 from ..domain.fields import is_guid
 from ..domain.oauth_errors import InvalidClient, InvalidGrant, InvalidRequest, UnsupportedGrantType
 from ..settings import Settings
@@ -38,6 +38,10 @@ class Identity:
     scope: str
     issued_at: float
     expires_at: float
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
 
 
 class TokenService:
@@ -76,7 +80,7 @@ class TokenService:
         if found is None:
             raise InvalidClient("unknown client_id")
         tenant, _ = found
-        return self.issue(VISITOR, str(uuid.uuid4()), tenant.site.id, client_id, "", refresh=True)
+        return self.issue(VISITOR, new_guid(), tenant.site.id, client_id, "", refresh=True)
 
     def refresh(self, client_id: str, refresh_token: str) -> dict[str, Any]:
         now = int(time.time())
@@ -87,18 +91,21 @@ class TokenService:
             raise InvalidGrant("the refresh token was revoked")
         if row.expires_at <= now:
             raise InvalidGrant("the refresh token has expired")
+        revoked_before = self.store.revoked_before(row.subject_id, row.family_id)
+        if revoked_before is not None and row.issued_at_ms < revoked_before:
+            raise InvalidGrant("the refresh token was revoked")
         if not self.settings.strict_refresh_rotation:
             # The official SDK keeps its refresh token after a refresh: it stays valid.
             return self.issue(row.subject_type, row.subject_id, row.site_id, client_id, row.scope)
         if row.rotated_at is not None:
             # RFC 9700 §4.14.2: a rotated token came back, so one of its holders is an attacker.
-            self.store.revoke_refresh_family(row.family_id, now)
+            self.store.revoke(row.family_id, _now_ms() + 1)
             raise InvalidGrant("the refresh token was already used; its family is revoked")
         new_token = new_secret("hrr_")
         new_row = self._refresh_row(new_token, row.subject_type, row.subject_id, row.site_id,
-                                    client_id, row.scope, row.family_id, now)
+                                    client_id, row.scope, row.family_id)
         if not self.store.rotate_refresh_token(row.token_hash, new_row, now):
-            self.store.revoke_refresh_family(row.family_id, now)
+            self.store.revoke(row.family_id, _now_ms() + 1)
             raise InvalidGrant("the refresh token was already used; its family is revoked")
         response = self.issue(row.subject_type, row.subject_id, row.site_id, client_id, row.scope)
         response["refresh_token"] = new_token
@@ -136,15 +143,16 @@ class TokenService:
             token = new_secret("hrr_")
             self.store.insert_refresh_token(
                 self._refresh_row(token, subject_type, subject_id, site_id, client_id, scope,
-                                  str(uuid.uuid4()), int(now))
+                                  new_guid())
             )
             response["refresh_token"] = token
         return response
 
     def _refresh_row(
         self, token: str, subject_type: str, subject_id: str, site_id: str, client_id: str,
-        scope: str, family_id: str, now: int,
+        scope: str, family_id: str,
     ) -> RefreshTokenRow:
+        issued_ms = _now_ms()
         return RefreshTokenRow(
             token_hash=digest(token),
             site_id=site_id,
@@ -153,8 +161,8 @@ class TokenService:
             subject_id=subject_id,
             scope=scope,
             family_id=family_id,
-            created_at=now,
-            expires_at=now + self.settings.refresh_token_ttl,
+            issued_at_ms=issued_ms,
+            expires_at=issued_ms // 1000 + self.settings.refresh_token_ttl,
         )
 
     # --- access tokens ---------------------------------------------------------------------
@@ -175,7 +183,7 @@ class TokenService:
             expires_at=float(claims["exp"]),
         )
         revoked_before = self.store.revoked_before(identity.subject_id)
-        if revoked_before is not None and identity.issued_at * 1000 < revoked_before:
+        if revoked_before is not None and round(identity.issued_at * 1000) < revoked_before:
             raise Unauthenticated("the token was revoked")
         return identity
 

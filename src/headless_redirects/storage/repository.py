@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 
-from ..domain.sessions import RedirectSession
+from ..domain.sessions import RedirectSession, session_id_from_short_code
 from .database import Database
+from .statements import Statements
 from .tables import api_keys, apps, redirect_sessions, refresh_tokens, revocations, signing_keys, sites
 
 __all__ = ["ApiKeyRow", "AppRow", "RefreshTokenRow", "SigningKeyRow", "SiteRow", "Store"]
@@ -55,7 +57,7 @@ class RefreshTokenRow:
     subject_id: str
     scope: str
     family_id: str
-    created_at: int
+    issued_at_ms: int
     expires_at: int
     rotated_at: int | None = None
     revoked_at: int | None = None
@@ -81,6 +83,19 @@ class Store:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.engine = db.engine
+        self.fast = Statements(db)
+        c = self.fast.compile
+        p = sa.bindparam
+        # The hot path (tokens, create session, short links); see ``statements``.
+        self._short_link = c(sa.select(redirect_sessions.c.full_url, redirect_sessions.c.expires_at)
+                             .where(redirect_sessions.c.id == p("id")))
+        self._revoked_before = c(sa.select(sa.func.max(revocations.c.revoked_before))
+                                 .where(revocations.c.id.in_([p("a"), p("b")])))
+        self._api_key = c(sa.select(*api_keys.c).where(api_keys.c.key_hash == p("key_hash")))
+        self._refresh_token = c(sa.select(*refresh_tokens.c).where(refresh_tokens.c.token_hash == p("token_hash")))
+        self._insert_refresh = c(refresh_tokens.insert().values({col.name: p(col.name) for col in refresh_tokens.c}))
+        self._insert_session = c(redirect_sessions.insert().values(
+            {col.name: p(col.name) for col in redirect_sessions.c}))
 
     # --- tenancy ---------------------------------------------------------------------------
 
@@ -120,9 +135,12 @@ class Store:
             return [AppRow(**r._mapping) for r in rows]
 
     def api_key(self, key_hash: str) -> ApiKeyRow | None:
-        with self.engine.connect() as c:
-            query = sa.select(api_keys).where(api_keys.c.key_hash == key_hash)
-            return _row(ApiKeyRow, c.execute(query).first())
+        row = self.fast.one(self._api_key, {"key_hash": key_hash})
+        if row is None:
+            return None
+        values = dict(zip(api_keys.c.keys(), row, strict=True))
+        values["scopes"] = _json(values["scopes"])
+        return ApiKeyRow(**values)
 
     def site_api_keys(self, site_id: str) -> list[ApiKeyRow]:
         with self.engine.connect() as c:
@@ -160,13 +178,11 @@ class Store:
     # --- tokens ----------------------------------------------------------------------------
 
     def insert_refresh_token(self, token: RefreshTokenRow) -> None:
-        with self.engine.begin() as c:
-            c.execute(refresh_tokens.insert().values(**_fields(token)))
+        self.fast.write((self._insert_refresh, _fields(token)))
 
     def refresh_token(self, token_hash: str) -> RefreshTokenRow | None:
-        with self.engine.connect() as c:
-            query = sa.select(refresh_tokens).where(refresh_tokens.c.token_hash == token_hash)
-            return _row(RefreshTokenRow, c.execute(query).first())
+        row = self.fast.one(self._refresh_token, {"token_hash": token_hash})
+        return None if row is None else RefreshTokenRow(*row)
 
     def rotate_refresh_token(self, old_hash: str, new: RefreshTokenRow, now: int) -> bool:
         """Mark ``old_hash`` rotated and store ``new``, atomically; ``False`` if another request
@@ -182,42 +198,47 @@ class Store:
             c.execute(refresh_tokens.insert().values(**_fields(new)))
             return True
 
-    def revoke_refresh_family(self, family_id: str, now: int) -> None:
-        with self.engine.begin() as c:
-            c.execute(
-                refresh_tokens.update()
-                .where(refresh_tokens.c.family_id == family_id, refresh_tokens.c.revoked_at.is_(None))
-                .values(revoked_at=now)
-            )
+    def revoked_before(self, *ids: str) -> int | None:
+        """The latest revocation (Unix ms) of a subject or family among ``ids`` (one or two)."""
+        a, b = (ids[0], ids[-1])
+        row = self.fast.one(self._revoked_before, {"a": a, "b": b})
+        return None if row is None or row[0] is None else int(row[0])
 
-    def revoked_before(self, subject_id: str) -> int | None:
-        with self.engine.connect() as c:
-            query = sa.select(revocations.c.revoked_before).where(revocations.c.subject_id == subject_id)
-            value = c.execute(query).scalar_one_or_none()
-            return None if value is None else int(value)
-
-    def revoke_subject(self, subject_id: str, before: int) -> None:
-        """Kill every token of ``subject_id`` issued before ``before`` (logout)."""
+    def revoke(self, revoked_id: str, before_ms: int) -> None:
+        """Kill every token of a subject or refresh family issued before ``before_ms``."""
         with self.engine.begin() as c:
+            greatest = sa.func.max if self.db.is_sqlite else sa.func.greatest
             updated = c.execute(
                 revocations.update()
-                .where(revocations.c.subject_id == subject_id)
-                .values(revoked_before=sa.func.max(revocations.c.revoked_before, before)
-                        if self.db.is_sqlite else sa.func.greatest(revocations.c.revoked_before, before))
+                .where(revocations.c.id == revoked_id)
+                .values(revoked_before=greatest(revocations.c.revoked_before, before_ms))
             )
             if updated.rowcount == 0:
-                c.execute(revocations.insert().values(subject_id=subject_id, revoked_before=before))
+                try:
+                    with c.begin_nested():
+                        c.execute(revocations.insert().values(id=revoked_id, revoked_before=before_ms))
+                except sa.exc.IntegrityError:  # another instance inserted it first
+                    c.execute(
+                        revocations.update()
+                        .where(revocations.c.id == revoked_id)
+                        .values(revoked_before=greatest(revocations.c.revoked_before, before_ms))
+                    )
+
+    def revoke_refresh_token(self, token_hash: str, now: int) -> None:
+        with self.engine.begin() as c:
             c.execute(
                 refresh_tokens.update()
-                .where(refresh_tokens.c.subject_id == subject_id, refresh_tokens.c.revoked_at.is_(None))
-                .values(revoked_at=before)
+                .where(refresh_tokens.c.token_hash == token_hash, refresh_tokens.c.revoked_at.is_(None))
+                .values(revoked_at=now)
             )
 
     # --- redirect sessions -----------------------------------------------------------------
 
     def insert_session(self, session: RedirectSession) -> None:
-        with self.engine.begin() as c:
-            c.execute(redirect_sessions.insert().values(**_fields(session)))
+        values = _fields(session)
+        for name in _SESSION_JSON:
+            values[name] = _encode(values[name])
+        self.fast.write((self._insert_session, values))
 
     def get_session(self, session_id: str) -> RedirectSession | None:
         with self.engine.connect() as c:
@@ -226,12 +247,11 @@ class Store:
 
     def short_link(self, code: str) -> tuple[str, int] | None:
         """``(full_url, expires_at)`` of the session behind a short code."""
-        with self.engine.connect() as c:
-            query = sa.select(redirect_sessions.c.full_url, redirect_sessions.c.expires_at).where(
-                redirect_sessions.c.short_code == code
-            )
-            row = c.execute(query).first()
-            return None if row is None else (row[0], int(row[1]))
+        session_id = session_id_from_short_code(code)
+        if session_id is None:
+            return None
+        row = self.fast.one(self._short_link, {"id": session_id})
+        return None if row is None else (row[0], int(row[1]))
 
     def list_sessions(self, site_id: str | None, limit: int) -> list[RedirectSession]:
         with self.engine.connect() as c:
@@ -247,6 +267,19 @@ class Store:
             a = c.execute(redirect_sessions.delete().where(redirect_sessions.c.expires_at < cutoff))
             b = c.execute(refresh_tokens.delete().where(refresh_tokens.c.expires_at < cutoff))
             return int(a.rowcount) + int(b.rowcount)
+
+
+_SESSION_JSON = tuple(c.name for c in redirect_sessions.c if isinstance(c.type, sa.JSON))
+_encoder = msgspec.json.Encoder()
+
+
+def _encode(value: Any) -> str:
+    return _encoder.encode(value).decode()
+
+
+def _json(value: Any) -> Any:
+    """A JSON column read on the DBAPI connection: text on SQLite, parsed by psycopg."""
+    return msgspec.json.decode(value) if isinstance(value, (str, bytes)) else value
 
 
 def _fields(obj: Any) -> dict[str, Any]:

@@ -75,29 +75,37 @@ refresh_tokens = sa.Table(
     sa.Column("site_id", sa.String(36), nullable=False),
     sa.Column("client_id", sa.String(36), nullable=False),
     sa.Column("subject_type", sa.String(16), nullable=False),
-    sa.Column("subject_id", sa.String(36), nullable=False, index=True),
+    sa.Column("subject_id", sa.String(36), nullable=False),
     sa.Column("scope", sa.String(512), nullable=False),
     # Tokens of one chain of rotations share a family; reuse of a rotated token revokes it.
-    sa.Column("family_id", sa.String(36), nullable=False, index=True),
-    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("family_id", sa.String(36), nullable=False),
+    # Milliseconds, to compare with ``revocations.revoked_before``.
+    sa.Column("issued_at_ms", sa.BigInteger, nullable=False),
     sa.Column("expires_at", sa.BigInteger, nullable=False),
     sa.Column("rotated_at", sa.BigInteger),
     sa.Column("revoked_at", sa.BigInteger),
+    # Small rows looked up by a random key: one B-tree instead of a table plus an index.
+    sqlite_with_rowid=False,
 )
 
-# Tokens of a subject issued before ``revoked_before`` are dead (logout, code replay).
+# Every token of a subject (logout, code replay) or of a refresh-token family (reuse
+# detection) issued before ``revoked_before`` (Unix milliseconds) is dead. Revoking by a row
+# here, checked on use, means no token table needs an index by subject or family.
 revocations = sa.Table(
     "revocations",
     metadata,
-    sa.Column("subject_id", sa.String(36), primary_key=True),
+    sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("revoked_before", sa.BigInteger, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 redirect_sessions = sa.Table(
     "redirect_sessions",
     metadata,
     sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("site_id", sa.String(36), nullable=False, index=True),
+    # Only the primary key is random: each further random index costs every insert a page of
+    # write-ahead log. The short code is derived from the id (see domain.sessions).
+    sa.Column("site_id", sa.String(36), nullable=False),
     sa.Column("client_id", sa.String(36)),
     sa.Column("intent", sa.String(32), nullable=False),
     sa.Column("params", sa.JSON, nullable=False),
@@ -107,11 +115,10 @@ redirect_sessions = sa.Table(
     sa.Column("lang", sa.String(16)),
     sa.Column("creator_type", sa.String(16)),
     sa.Column("creator_id", sa.String(36)),
-    sa.Column("session_token_hash", sa.String(64), index=True),
+    sa.Column("session_token_hash", sa.String(64)),
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("expires_at", sa.BigInteger, nullable=False, index=True),
-    sa.Column("short_code", sa.String(32), nullable=False, unique=True),
     sa.Column("full_url", sa.Text, nullable=False),
     sa.Column("outcome", sa.JSON, nullable=False),
 )

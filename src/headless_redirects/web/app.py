@@ -8,6 +8,7 @@ from starlette.types import ASGIApp
 from ..settings import Settings
 from . import api, health, oauth, openapi, shortlinks
 from .errors import exception_handlers
+from .hotpath import HotPath
 from .middleware import RequestIdMiddleware
 from .services import Services, bootstrap
 
@@ -31,7 +32,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True,
     )
     app.state.services = services
     # Outermost, so that even a 500 written by Starlette's error middleware carries the id.
-    wrapped = RequestIdMiddleware(app, access_log=settings.log_level == "debug")
+    wrapped = RequestIdMiddleware(HotPath(app, services), access_log=settings.log_level == "debug")
     wrapped.services = services  # type: ignore[attr-defined]
     return wrapped
 

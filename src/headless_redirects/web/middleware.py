@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
+import os
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -27,7 +27,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = uuid.uuid4().hex
+        request_id = os.urandom(16).hex()
         scope.setdefault("state", {})["request_id"] = request_id
         status = 0
         started = time.perf_counter()

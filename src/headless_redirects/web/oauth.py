@@ -14,9 +14,9 @@ from ..domain.oauth_errors import InvalidRequest
 from .responses import json_response, read_body
 from .services import services_of
 
-__all__ = ["routes"]
+__all__ = ["NO_STORE", "routes", "token_params"]
 
-_NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
+NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
 # The official SDK sends lowerCamelCase JSON; RFC 6749 clients send snake_case forms.
 _NAMES = {
     "grantType": "grant_type",
@@ -27,11 +27,10 @@ _NAMES = {
 }
 
 
-async def _params(request: Request) -> dict[str, str]:
+def token_params(body: bytes, content_type: str) -> dict[str, str]:
     """The token request's parameters by their RFC 6749 names, from a form or a JSON body."""
-    body = await read_body(request, services_of(request).settings.max_body_bytes)
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == "application/x-www-form-urlencoded":
+    media_type = content_type.split(";")[0].strip().lower()
+    if media_type == "application/x-www-form-urlencoded":
         try:
             pairs = parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=bool(body))
         except (UnicodeDecodeError, ValueError):
@@ -57,11 +56,16 @@ async def _params(request: Request) -> dict[str, str]:
     return params
 
 
+async def _params(request: Request) -> dict[str, str]:
+    body = await read_body(request, services_of(request).settings.max_body_bytes)
+    return token_params(body, request.headers.get("content-type", ""))
+
+
 async def token(request: Request) -> Response:
     services = services_of(request)
     params = await _params(request)
     result = await services.db.run(services.tokens.grant, params)
-    return json_response(result, headers=_NO_STORE)
+    return json_response(result, headers=NO_STORE)
 
 
 async def token_info(request: Request) -> Response:
@@ -70,7 +74,7 @@ async def token_info(request: Request) -> Response:
     value = params.get("token")
     if not value:
         raise InvalidRequest("token is required")
-    return json_response(await services.db.run(services.tokens.token_info, value), headers=_NO_STORE)
+    return json_response(await services.db.run(services.tokens.token_info, value), headers=NO_STORE)
 
 
 async def jwks(request: Request) -> Response:

@@ -31,7 +31,7 @@ def render(template: str, status_code: int = 200, **context: object) -> HTMLResp
 
 
 def render_message(
-    request: Request,
+    request: Request | None,
     status_code: int,
     kind: str,
     detail: str | None = None,

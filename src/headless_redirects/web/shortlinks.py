@@ -17,9 +17,7 @@ __all__ = ["routes"]
 async def short_link(request: Request) -> Response:
     services = services_of(request)
     code = request.path_params["code"]
-    found = None
-    if 8 <= len(code) <= 32:
-        found = await services.db.run(services.store.short_link, code)
+    found = await services.db.run(services.store.short_link, code)
     if found is None:
         return render_message(request, 404, "not_found")
     full_url, expires_at = found

@@ -32,16 +32,12 @@ def upgrade() -> None:
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('created_at', sa.BigInteger(), nullable=False),
     sa.Column('expires_at', sa.BigInteger(), nullable=False),
-    sa.Column('short_code', sa.String(length=32), nullable=False),
     sa.Column('full_url', sa.Text(), nullable=False),
     sa.Column('outcome', sa.JSON(), nullable=False),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('short_code')
+    sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('redirect_sessions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_redirect_sessions_expires_at'), ['expires_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_redirect_sessions_session_token_hash'), ['session_token_hash'], unique=False)
-        batch_op.create_index(batch_op.f('ix_redirect_sessions_site_id'), ['site_id'], unique=False)
 
     op.create_table('refresh_tokens',
     sa.Column('token_hash', sa.String(length=64), nullable=False),
@@ -51,20 +47,18 @@ def upgrade() -> None:
     sa.Column('subject_id', sa.String(length=36), nullable=False),
     sa.Column('scope', sa.String(length=512), nullable=False),
     sa.Column('family_id', sa.String(length=36), nullable=False),
-    sa.Column('created_at', sa.BigInteger(), nullable=False),
+    sa.Column('issued_at_ms', sa.BigInteger(), nullable=False),
     sa.Column('expires_at', sa.BigInteger(), nullable=False),
     sa.Column('rotated_at', sa.BigInteger(), nullable=True),
     sa.Column('revoked_at', sa.BigInteger(), nullable=True),
-    sa.PrimaryKeyConstraint('token_hash')
+    sa.PrimaryKeyConstraint('token_hash'),
+    sqlite_with_rowid=False
     )
-    with op.batch_alter_table('refresh_tokens', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_refresh_tokens_family_id'), ['family_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_refresh_tokens_subject_id'), ['subject_id'], unique=False)
-
     op.create_table('revocations',
-    sa.Column('subject_id', sa.String(length=36), nullable=False),
+    sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('revoked_before', sa.BigInteger(), nullable=False),
-    sa.PrimaryKeyConstraint('subject_id')
+    sa.PrimaryKeyConstraint('id'),
+    sqlite_with_rowid=False
     )
     op.create_table('signing_keys',
     sa.Column('kid', sa.String(length=64), nullable=False),
@@ -127,14 +121,8 @@ def downgrade() -> None:
     op.drop_table('sites')
     op.drop_table('signing_keys')
     op.drop_table('revocations')
-    with op.batch_alter_table('refresh_tokens', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_refresh_tokens_subject_id'))
-        batch_op.drop_index(batch_op.f('ix_refresh_tokens_family_id'))
-
     op.drop_table('refresh_tokens')
     with op.batch_alter_table('redirect_sessions', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_redirect_sessions_site_id'))
-        batch_op.drop_index(batch_op.f('ix_redirect_sessions_session_token_hash'))
         batch_op.drop_index(batch_op.f('ix_redirect_sessions_expires_at'))
 
     op.drop_table('redirect_sessions')

@@ -1,0 +1,234 @@
+"""The benchmark of SPEC §7: each endpoint against the bare ASGI app, same server, same worker
+count, same load generator (wrk). Writes the table to docs/benchmarks.md.
+
+    python bench/run.py [--duration 10] [--connections 64] [--workers 1]
+
+Traffic goes to 127.0.0.1 only; every run is bounded by --duration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECKOUT = "0fc930e0-5bc6-4dfe-b828-4d56c40a0c07"
+
+
+@dataclass
+class Result:
+    rps: float
+    p99_ms: float
+    errors: int
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    apt = ["apt-get"] if os.geteuid() == 0 else ["sudo", "apt-get"]
+    subprocess.run([*apt, "update", "-qq"], check=True)
+    subprocess.run([*apt, "install", "-y", "-qq", "wrk"], check=True, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+    return shutil.which("wrk") or "wrk"
+
+
+def wait_up(url: str) -> None:
+    """Wait until the server accepts connections (the bare app's 302 points off this machine,
+    so an HTTP client must not follow it)."""
+    host, port = url.split("//", 1)[1].split("/", 1)[0].split(":")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, int(port)), timeout=1):
+                time.sleep(0.3)  # the listening socket is up; let the app finish starting
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+@contextmanager
+def process(cmd: list[str], env: dict[str, str], probe: str) -> Iterator[None]:
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_up(probe)
+        yield
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        if proc.stderr:
+            proc.stderr.close()
+
+
+def wrk(binary: str, url: str, args: argparse.Namespace, *, method: str = "GET", body: str = "",
+        headers: dict[str, str] | None = None) -> Result:
+    script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+    with script:
+        script.write(f"wrk.method = {json.dumps(method)}\n")
+        if body:
+            script.write(f"wrk.body = {json.dumps(body)}\n")
+        for k, v in (headers or {}).items():
+            script.write(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}\n")
+    base = [binary, "-t", str(args.threads), "-c", str(args.connections), "-s", script.name, "--latency"]
+    subprocess.run([*base, "-d", "2s", url], capture_output=True, check=True)  # warm-up
+    out = subprocess.run([*base, "-d", f"{args.duration}s", url], capture_output=True, text=True, check=True).stdout
+    os.unlink(script.name)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    assert p99 is not None, out
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    count = int(bad.group(1)) if bad else 0
+    if errors:
+        count += sum(int(g) for g in errors.groups())
+    return Result(rps, float(p99.group(1)) * scale, count)
+
+
+def post_json(url: str, body: dict[str, object], headers: dict[str, str] | None = None) -> dict[str, object]:
+    req = urllib.request.Request(url, json.dumps(body).encode(), {"content-type": "application/json", **(headers or {})})
+    with urllib.request.urlopen(req) as r:
+        return json.loads(r.read())  # type: ignore[no-any-return]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
+    args = parser.parse_args()
+    binary = ensure_wrk()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADLESS_REDIRECTS_")}
+    server = ["--host", "127.0.0.1", "--workers", str(args.workers)]
+    results: dict[str, tuple[Result, Result]] = {}
+
+    with tempfile.TemporaryDirectory() as tmp:
+        env["HEADLESS_REDIRECTS_DATABASE_URL"] = f"sqlite:///{tmp}/bench.db"
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        env["HEADLESS_REDIRECTS_PUBLIC_URL"] = url
+        tenant = json.loads(subprocess.run(
+            [sys.executable, "-m", "headless_redirects.cli", "init", "--json", "--allowed-domain", "shop.example.com"],
+            env=env, capture_output=True, text=True, check=True).stdout)
+        token_body = {"clientId": tenant["clientId"], "grantType": "anonymous"}
+        session_body = {"ecomCheckout": {"checkoutId": CHECKOUT},
+                        "callbacks": {"postFlowUrl": "https://shop.example.com/after",
+                                      "thankYouPageUrl": "https://shop.example.com/thanks"}}
+
+        # The service, exactly as users run it.
+        with process([sys.executable, "-m", "headless_redirects.cli", "serve", *server, "--port", str(port)],
+                     env, f"{url}/healthz"):
+            access = str(post_json(f"{url}/oauth2/token", token_body)["access_token"])
+            session = post_json(f"{url}/_api/redirects-api/v1/redirect-session", session_body,
+                                {"Authorization": access})["redirectSession"]
+            short_path = "/r/" + str(session["shortUrl"]).rsplit("/", 1)[1]  # type: ignore[index]
+            service = {
+                "short": wrk(binary, url + short_path, args),
+                "session": wrk(binary, f"{url}/_api/redirects-api/v1/redirect-session", args, method="POST",
+                               body=json.dumps(session_body),
+                               headers={"Authorization": access, "Content-Type": "application/json"}),
+                "anonymous": wrk(binary, f"{url}/oauth2/token", args, method="POST", body=json.dumps(token_body),
+                                 headers={"Content-Type": "application/json"}),
+            }
+
+        # The bare ASGI app on the same server (uvicorn, same worker count and defaults).
+        bare_port = free_port()
+        bare_url = f"http://127.0.0.1:{bare_port}"
+        bare_cmd = [sys.executable, "-m", "uvicorn", "bench.bare:app", *server, "--port", str(bare_port),
+                    "--no-access-log", "--log-level", "warning"]
+        with process(bare_cmd, {**env, "PYTHONPATH": str(ROOT)}, bare_url + "/"):
+            bare_get = wrk(binary, bare_url + short_path, args)
+            bare_session = wrk(binary, bare_url + "/echo", args, method="POST", body=json.dumps(session_body),
+                               headers={"Authorization": access, "Content-Type": "application/json"})
+            bare_token = wrk(binary, bare_url + "/echo", args, method="POST", body=json.dumps(token_body),
+                             headers={"Content-Type": "application/json"})
+        results = {
+            "short": (service["short"], bare_get),
+            "session": (service["session"], bare_session),
+            "anonymous": (service["anonymous"], bare_token),
+        }
+
+    rows = [
+        ("short-link redirect `GET /r/<code>`", "short", 0.60, 10.0, "bare GET"),
+        ("create session (visitor token reused, SQLite)", "session", 0.30, 25.0, "bare POST"),
+        ("`anonymous` token", "anonymous", 0.25, 25.0, "bare POST"),
+    ]
+    write_report(Path(args.output), args, rows, results)
+    print(Path(args.output).read_text())
+    return 0
+
+
+def _cpu() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def write_report(path: Path, args: argparse.Namespace, rows: list[tuple[str, str, float, float, str]],
+                 results: dict[str, tuple[Result, Result]]) -> None:
+    import uvicorn
+
+    lines = [
+        "# Benchmarks",
+        "",
+        "Measured by `python bench/run.py` (SPEC §7): each endpoint against the bare ASGI app of",
+        "`bench/bare.py` (a fixed 302 for GET, an echo of the same body for POST), served by the same",
+        f"server (uvicorn {uvicorn.__version__}, {args.workers} worker, its default httptools + uvloop) and loaded by the same",
+        f"generator (`wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency`, after a 2 s warm-up), one after the other",
+        "on one machine. The service runs as `headless-redirects serve` on its default SQLite (WAL) database.",
+        "",
+        f"Machine: {os.cpu_count()} cores ({_cpu()}), Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}; wrk shares the cores with the server.",
+        f"Run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+        "",
+        "| endpoint | req/s | baseline req/s | ratio | target ratio | p99 | target p99 | errors | verdict |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for label, key, target_ratio, target_p99, base_label in rows:
+        svc, base = results[key]
+        ratio = svc.rps / base.rps
+        ok = ratio >= target_ratio and svc.p99_ms <= target_p99 and svc.errors == 0
+        lines.append(
+            f"| {label} | {svc.rps:,.0f} | {base.rps:,.0f} ({base_label}) | {ratio:.2f} | ≥ {target_ratio:.2f} "
+            f"| {svc.p99_ms:.1f} ms | ≤ {target_p99:.0f} ms | {svc.errors} | {'meets' if ok else 'MISSES'} |"
+        )
+    lines.append("")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    notes = path.with_name("benchmarks-notes.md")
+    if notes.exists():
+        lines += ["", notes.read_text().strip(), ""]
+    path.write_text("\n".join(lines))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

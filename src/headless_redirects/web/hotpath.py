@@ -1,0 +1,128 @@
+"""The hot path in raw ASGI: short links, the token endpoint and Create Redirect Session.
+
+These three carry nearly all the traffic, and on a slow core Starlette's routing, request and
+response objects cost more than the work itself (measured: ~175 µs per short link through the
+router against ~20 µs of storage work). Here each is one dictionary lookup away from its
+handler; everything else (hosted pages, admin, wrong methods) falls through to Starlette. The
+handlers call the same services and the same error mapping as the rest of the app.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import msgspec
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ..domain.errors import PayloadTooLarge
+from .api import SESSION_ROUTES
+from .errors import api_error, log_unhandled
+from .oauth import NO_STORE, token_params
+from .pages import render_message
+from .responses import decode_json
+from .services import Services
+
+__all__ = ["HotPath"]
+
+_encode = msgspec.json.Encoder().encode
+_JSON = (b"content-type", b"application/json")
+_NO_STORE = [(k.encode(), v.encode()) for k, v in NO_STORE.items()]
+_REDIRECT_HEADERS = [(b"referrer-policy", b"no-referrer"), (b"cache-control", b"no-store"),
+                     (b"content-length", b"0")]
+
+
+class HotPath:
+    def __init__(self, app: ASGIApp, services: Services) -> None:
+        self.app = app
+        self.services = services
+        self.limit = services.settings.max_body_bytes
+        self.routes: dict[tuple[str, str], Any] = {("POST", "/oauth2/token"): self.token}
+        for path in SESSION_ROUTES:
+            self.routes[("POST", path)] = self.create_session
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path = scope["path"]
+            method = scope["method"]
+            if path.startswith("/r/") and method in ("GET", "HEAD"):
+                await self.guard(self.short_link, scope, receive, send)
+                return
+            handler = self.routes.get((method, path))
+            if handler is not None:
+                await self.guard(handler, scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+    async def guard(self, handler: Any, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await handler(scope, receive, send)
+        except Exception as exc:  # noqa: BLE001 - every error gets the documented body
+            status, body, headers = api_error(exc)
+            if status == 500:
+                log_unhandled(exc, scope.get("state", {}).get("request_id"))
+            extra = [(k.encode(), v.encode()) for k, v in headers.items()]
+            await _send(send, status, _encode(body), [_JSON, *extra])
+
+    # --- handlers ------------------------------------------------------------------------------
+
+    async def short_link(self, scope: Scope, receive: Receive, send: Send) -> None:
+        services = self.services
+        found = await services.db.run(services.store.short_link, scope["path"][3:])
+        if found is None or found[1] <= time.time():
+            page = render_message(None, 404 if found is None else 410, "not_found" if found is None else "expired")
+            await page(scope, receive, send)
+            return
+        await send({"type": "http.response.start", "status": 302,
+                    "headers": [(b"location", found[0].encode()), *_REDIRECT_HEADERS]})
+        await send({"type": "http.response.body", "body": b""})
+
+    async def token(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = _headers(scope)
+        body = await _body(receive, headers, self.limit)
+        params = token_params(body, headers.get(b"content-type", b"").decode("latin-1"))
+        result = await self.services.db.run(self.services.tokens.grant, params)
+        await _send(send, 200, _encode(result), [_JSON, *_NO_STORE])
+
+    async def create_session(self, scope: Scope, receive: Receive, send: Send) -> None:
+        services = self.services
+        headers = _headers(scope)
+        # Authentication first: an anonymous caller learns nothing about the body's validity.
+        caller = await services.db.run(
+            services.sessions.authenticate, _text(headers, b"authorization"), _text(headers, b"wix-site-id")
+        )
+        body = decode_json(await _body(receive, headers, self.limit))
+        result = await services.db.run(services.sessions.create, caller, body, _text(headers, b"x-wix-linguist"))
+        await _send(send, 200, _encode(result), [_JSON])
+
+
+def _headers(scope: Scope) -> dict[bytes, bytes]:
+    return dict(scope["headers"])
+
+
+def _text(headers: dict[bytes, bytes], name: bytes) -> str | None:
+    value = headers.get(name)
+    return None if value is None else value.decode("latin-1")
+
+
+async def _body(receive: Receive, headers: dict[bytes, bytes], limit: int) -> bytes:
+    declared = headers.get(b"content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,84 @@
+"""The command line: ``init --json`` and ``serve`` (SPEC §6), run as real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.live import free_port
+
+CLI = [sys.executable, "-m", "headless_redirects.cli"]
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADLESS_REDIRECTS_")}
+    env["HEADLESS_REDIRECTS_DATABASE_URL"] = f"sqlite:///{tmp_path}/cli.db"
+    return env
+
+
+def test_init_json_prints_one_object_and_nothing_else(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*CLI, "init", "--json", "--name", "Shop", "--allowed-domain", "shop.example.com",
+         "--redirect-uri", "https://shop.example.com/callback"],
+        env=_env(tmp_path), capture_output=True, text=True, timeout=60, check=True,
+    )
+    out = json.loads(done.stdout)
+    assert set(out) == {"siteId", "clientId", "apiKey"}
+    assert done.stdout.strip().count("\n") == 0
+
+
+def test_init_refuses_a_bad_redirect_uri(tmp_path: Path) -> None:
+    done = subprocess.run([*CLI, "init", "--json", "--redirect-uri", "javascript:alert(1)"],
+                          env=_env(tmp_path), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == "" and "redirect URI" in done.stderr
+
+
+def test_serve_creates_a_dev_site_and_serves_it(tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen([*CLI, "serve", "--port", str(port)], env=_env(tmp_path),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "serve did not come up"
+            time.sleep(0.1)
+        # the printed credentials work against the served API
+        r = httpx.post(f"{base}/oauth2/token", json={"grantType": "anonymous", "clientId": _printed(proc, "client id")})
+        assert r.status_code == 200
+        r = httpx.post(f"{base}/_api/redirects-api/v1/redirect-session",
+                       json={"login": {}, "callbacks": {"postFlowUrl": "http://localhost:3000/"}},
+                       headers={"Authorization": _printed(proc, "API key"), "wix-site-id": _printed(proc, "site id")})
+        assert r.status_code == 200, r.text
+        assert r.json()["redirectSession"]["fullUrl"].startswith(f"{base}/flow/login?")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(20)
+        assert proc.stdout is not None
+        proc.stdout.close()
+
+
+_lines: dict[int, list[str]] = {}
+
+
+def _printed(proc: subprocess.Popen[str], label: str) -> str:
+    lines = _lines.setdefault(proc.pid, [])
+    while not any(line.strip().startswith(label + ":") for line in lines):
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line, f"serve never printed {label}"
+        lines.append(line)
+    line = next(line for line in lines if line.strip().startswith(label + ":"))
+    return line.split(":", 1)[1].split()[0]

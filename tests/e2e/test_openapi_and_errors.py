@@ -1,0 +1,47 @@
+"""/openapi.json, the error bodies on every non-2xx API response, and x-wix-request-id."""
+
+from __future__ import annotations
+
+from tests.conftest import World
+
+
+def test_openapi_describes_the_routes_and_both_error_bodies(world: World) -> None:
+    doc = world.client.get("/openapi.json").json()
+    assert doc["openapi"].startswith("3.")
+    for path in ("/_api/redirects-api/v1/redirect-session", "/redirect-session/v1/redirect-session",
+                 "/headless/v1/redirect-session", "/oauth2/token", "/oauth2/token-info"):
+        assert path in doc["paths"], path
+    schemas = doc["components"]["schemas"]
+    assert "fieldViolations" in str(schemas["ValidationError"])
+    assert "applicationError" in str(schemas["ApplicationError"])
+    responses = doc["paths"]["/_api/redirects-api/v1/redirect-session"]["post"]["responses"]
+    assert responses["400"]["content"]["application/json"]["schema"]["$ref"].endswith("/ValidationError")
+    assert responses["401"]["content"]["application/json"]["schema"]["$ref"].endswith("/ApplicationError")
+    assert set(schemas["CreateRedirectSessionRequest"]["properties"]) >= {
+        "ecomCheckout", "auth", "ecomOrderPaymentRequest", "callbacks", "preferences", "origin"}
+
+
+def test_every_response_has_a_request_id(world: World) -> None:
+    ids = set()
+    for r in (world.client.get("/healthz"), world.client.get("/nope"), world.client.get("/openapi.json"),
+              world.client.post("/oauth2/token", json={}), world.client.get("/_api/redirects-api/v1/redirect-session")):
+        ids.add(r.headers["x-wix-request-id"])
+    assert len(ids) == 5
+
+
+def test_unknown_api_route_and_wrong_method_use_the_error_body(world: World) -> None:
+    r = world.client.post("/_api/unknown")
+    assert r.status_code == 404 and r.json()["details"]["applicationError"]["code"] == "NOT_FOUND"
+    r = world.client.get("/_api/redirects-api/v1/redirect-session")
+    assert r.status_code == 405 and r.json()["details"]["applicationError"]["code"] == "METHOD_NOT_ALLOWED"
+
+
+def test_internal_errors_leak_nothing(world: World, monkeypatch: object) -> None:
+    def boom(*_a: object, **_k: object) -> None:
+        raise RuntimeError("secret internals /etc/passwd")
+
+    world.services.sessions.create = boom  # type: ignore[method-assign]
+    r = world.create({"login": {}})
+    assert r.status_code == 500
+    assert r.json()["details"]["applicationError"]["code"] == "INTERNAL"
+    assert "secret" not in r.text and r.headers["x-wix-request-id"]

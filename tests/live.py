@@ -1,0 +1,57 @@
+"""A real uvicorn server on a free loopback port, in a thread (as httpx's tests do)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+
+from headless_redirects.service.tenancy import NewTenant, create_tenant
+from headless_redirects.settings import Settings
+from headless_redirects.web.app import create_app
+from headless_redirects.web.services import Services
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Live:
+    url: str
+    services: Services
+    tenant: NewTenant
+
+
+@contextmanager
+def live_server(database_url: str, *, redirect_uris: list[str] | None = None, **settings: Any) -> Iterator[Live]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    app = create_app(Settings(database_url=database_url, public_url=url, **settings))
+    services: Services = app.services  # type: ignore[attr-defined]
+    tenant = create_tenant(services.store, name="Live shop", public_url=None,
+                           allowed_domains=["localhost", "127.0.0.1", "shop.example.com"],
+                           redirect_uris=redirect_uris or ["http://127.0.0.1:3000/callback"])
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the live server did not start")
+        time.sleep(0.02)
+    try:
+        yield Live(url, services, tenant)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        services.db.dispose()
