@@ -19,6 +19,7 @@ import ipaddress
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import SplitResult, quote, urlencode, urlsplit, urlunsplit
 
 __all__ = [
@@ -98,6 +99,12 @@ def parse_absolute_url(url: str) -> SplitResult | UrlProblem:
 
 def check_callback_url(url: str, allowed_domains: Iterable[str]) -> UrlProblem | None:
     """``None`` when ``url`` may be redirected to, else why not."""
+    return _check(url, tuple(allowed_domains))
+
+
+# Client sites send the same few callback URLs again and again; the check is a pure function.
+@lru_cache(maxsize=4096)
+def _check(url: str, allowed_domains: tuple[str, ...]) -> UrlProblem | None:
     parsed = parse_absolute_url(url)
     if isinstance(parsed, UrlProblem):
         return parsed

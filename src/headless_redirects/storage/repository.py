@@ -89,8 +89,9 @@ class Store:
         # The hot path (tokens, create session, short links); see ``statements``.
         self._short_link = c(sa.select(redirect_sessions.c.full_url, redirect_sessions.c.expires_at)
                              .where(redirect_sessions.c.id == p("id")))
-        self._revoked_before = c(sa.select(sa.func.max(revocations.c.revoked_before))
-                                 .where(revocations.c.id.in_([p("a"), p("b")])))
+        self._revoked_before = c(sa.select(revocations.c.revoked_before).where(revocations.c.id == p("a")))
+        self._revoked_before_either = c(sa.select(sa.func.max(revocations.c.revoked_before))
+                                        .where(revocations.c.id.in_([p("a"), p("b")])))
         self._api_key = c(sa.select(*api_keys.c).where(api_keys.c.key_hash == p("key_hash")))
         self._refresh_token = c(sa.select(*refresh_tokens.c).where(refresh_tokens.c.token_hash == p("token_hash")))
         self._insert_refresh = c(refresh_tokens.insert().values({col.name: p(col.name) for col in refresh_tokens.c}))
@@ -200,8 +201,10 @@ class Store:
 
     def revoked_before(self, *ids: str) -> int | None:
         """The latest revocation (Unix ms) of a subject or family among ``ids`` (one or two)."""
-        a, b = (ids[0], ids[-1])
-        row = self.fast.one(self._revoked_before, {"a": a, "b": b})
+        if len(ids) == 1:
+            row = self.fast.one(self._revoked_before, {"a": ids[0]})
+        else:
+            row = self.fast.one(self._revoked_before_either, {"a": ids[0], "b": ids[1]})
         return None if row is None or row[0] is None else int(row[0])
 
     def revoke(self, revoked_id: str, before_ms: int) -> None:
