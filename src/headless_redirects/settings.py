@@ -18,14 +18,14 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8080"
     redis_url: str | None = None
 
-    access_token_ttl: int = Field(14400, ge=60, description="access token lifetime, seconds")
-    refresh_token_ttl: int = Field(60 * 60 * 24 * 30, ge=60)
-    session_ttl: int = Field(3600, ge=10, description="flow session lifetime, seconds")
-    auth_session_ttl: int = Field(600, ge=10, description="auth session lifetime, seconds")
+    access_token_ttl: int = Field(default=14400, ge=60, description="access token lifetime, seconds")
+    refresh_token_ttl: int = Field(default=60 * 60 * 24 * 30, ge=60)
+    session_ttl: int = Field(default=3600, ge=10, description="flow session lifetime, seconds")
+    auth_session_ttl: int = Field(default=600, ge=10, description="auth session lifetime, seconds")
     # RFC 9700 §4.14.2 rotation with reuse detection. The official JS SDK keeps its first
     # refresh token after a refresh, so it is NOT compatible with this mode.
     strict_refresh_rotation: bool = False
     # How long an instance trusts what it read of a site or app before reading it again.
-    tenant_cache_seconds: float = Field(5.0, ge=0)
+    tenant_cache_seconds: float = Field(default=5.0, ge=0)
     max_body_bytes: int = 64 * 1024
     log_level: str = "info"

@@ -6,6 +6,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -131,3 +132,27 @@ def test_signing_keys_are_shared_between_instances(store: Store) -> None:
     token = a.sign({"sub": "s", "iss": "http://x", "iat": time.time(), "exp": int(time.time()) + 60})
     assert b.verify(token)["sub"] == "s"
     assert len(store.signing_keys()) == 1
+
+
+def test_background_checkpoints_move_the_wal_into_the_database(tmp_path: Any) -> None:
+    """With autocheckpoint off, only the checkpointer thread copies committed pages from the WAL
+    into the database file: the file grows without any request doing it."""
+    path = tmp_path / "wal.db"
+    db = Database(f"sqlite:///{path}", background_checkpoints=True)
+    try:
+        upgrade(db.engine)
+        time.sleep(0.8)  # let the schema itself be checkpointed
+        store = Store(db)
+        before = path.stat().st_size
+        for _ in range(300):
+            store.insert_session(_session(str(uuid.uuid4())))
+        with store.fast.connection() as conn:
+            assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        deadline = time.monotonic() + 5
+        while path.stat().st_size <= before:
+            assert time.monotonic() < deadline, "nothing checkpointed the WAL"
+            time.sleep(0.1)
+        assert db._checkpointer is not None and db._checkpointer.is_alive()
+    finally:
+        db.dispose()
+    assert db._checkpointer is not None and not db._checkpointer.is_alive()

@@ -127,9 +127,10 @@ def test_signing_keys_live_in_the_database(sqlite_url: str) -> None:
     key keeps verifying what it signed."""
     a = make_world(sqlite_url)
     token = a.visitor()["access_token"]
+    from starlette.testclient import TestClient
+
     from headless_redirects.settings import Settings
     from headless_redirects.web.app import create_app
-    from starlette.testclient import TestClient
 
     b_app = create_app(Settings(database_url=sqlite_url, public_url="http://127.0.0.1:8080"))
     b = TestClient(b_app)

@@ -11,7 +11,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any
 
 __all__ = [
@@ -45,7 +46,7 @@ class FieldViolation:
     field: str
     description: str
     violated_rule: str
-    data: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = dataclass_field(default_factory=dict)
 
     def to_wire(self) -> dict[str, Any]:
         return {

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..domain.errors import Unauthenticated
-from ..domain.sessions import new_guid
 from ..domain.fields import is_guid
 from ..domain.oauth_errors import InvalidClient, InvalidGrant, InvalidRequest, UnsupportedGrantType
+from ..domain.sessions import new_guid
 from ..settings import Settings
 from ..storage.repository import RefreshTokenRow, Store
 from .keys import InvalidToken, KeyRing

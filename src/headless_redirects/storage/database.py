@@ -11,10 +11,9 @@ the event loop, which takes ~30 µs off every write on average and its worst sta
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
-
-import threading
 
 import anyio.to_thread
 import msgspec

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 import sqlalchemy as sa
@@ -12,6 +12,8 @@ from ..domain.sessions import RedirectSession, session_id_from_short_code
 from .database import Database
 from .statements import Statements
 from .tables import api_keys, apps, redirect_sessions, refresh_tokens, revocations, signing_keys, sites
+
+T = TypeVar("T")
 
 __all__ = ["ApiKeyRow", "AppRow", "RefreshTokenRow", "SigningKeyRow", "SiteRow", "Store"]
 
@@ -73,7 +75,7 @@ class SigningKeyRow:
     retired_at: int | None
 
 
-def _row(cls: Any, row: Any) -> Any:
+def _row(cls: type[T], row: Any) -> T | None:
     return None if row is None else cls(**row._mapping)
 
 

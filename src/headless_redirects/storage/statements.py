@@ -48,7 +48,7 @@ class Statements:
 
     def compile(self, statement: sa.ClauseElement) -> Compiled:
         compiled = statement.compile(dialect=self.dialect, compile_kwargs={"render_postcompile": True})
-        positions = tuple(compiled.positiontup or ()) if self.dialect.positional else None
+        positions = tuple(getattr(compiled, "positiontup", None) or ()) if self.dialect.positional else None
         return Compiled(str(compiled), positions)
 
     @contextmanager

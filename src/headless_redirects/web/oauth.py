@@ -49,7 +49,7 @@ def token_params(body: bytes, content_type: str) -> dict[str, str]:
     for key, value in raw.items():
         if value is None:
             continue
-        name = _NAMES.get(key, key)
+        name = _NAMES.get(key) or str(key)
         if not isinstance(value, str):
             raise InvalidRequest(f"{name} must be a string")
         params.setdefault(name, value)

@@ -62,9 +62,10 @@ _INTENTS: dict[str, Any] = {
         }, ["slot"]),
     }, ["slotAvailability"]),
     "ecomCheckout": _obj({"checkoutId": _GUID}, ["checkoutId"]),
-    "eventsCheckout": _obj({"reservationId": _GUID,
-                            "eventSlug": {"type": "string", "maxLength": 150, "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]*$"}},
-                           ["reservationId", "eventSlug"]),
+    "eventsCheckout": _obj({
+        "reservationId": _GUID,
+        "eventSlug": {"type": "string", "maxLength": 150, "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]*$"},
+    }, ["reservationId", "eventSlug"]),
     "paidPlansCheckout": _obj({"planId": _GUID, "checkoutData": {"type": "string", "maxLength": 1024}},
                               ["planId"]),
     "login": _obj({}),
