@@ -47,3 +47,23 @@ def test_expired_code_is_a_410_page(world: World) -> None:
     r = world.client.get("/r/" + s["shortUrl"].rsplit("/", 1)[1], follow_redirects=False)
     assert r.status_code == 410
     assert "Link expired" in r.text
+
+
+def test_sessions_expire_after_60_minutes_and_auth_sessions_after_10(world: World) -> None:
+    flow = _session(world)
+    auth = world.create({"auth": {"authRequest": {"clientId": world.tenant.client_id, "responseType": "code",
+                                                  "redirectUri": "https://shop.example.com/callback"}}})
+    assert auth.status_code == 200, auth.text
+    for session_id, ttl in ((flow["id"], 3600), (auth.json()["redirectSession"]["id"], 600)):
+        stored = world.services.store.get_session(session_id)
+        assert stored is not None and stored.expires_at - stored.created_at == ttl
+
+
+def test_session_lifetimes_are_configurable(sqlite_url: str) -> None:
+    from tests.conftest import make_world
+
+    w = make_world(sqlite_url, session_ttl=120, auth_session_ttl=30)
+    s = _session(w)
+    stored = w.services.store.get_session(s["id"])
+    assert stored is not None and stored.expires_at - stored.created_at == 120
+    w.services.db.dispose()
