@@ -97,6 +97,25 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_members_create(args: argparse.Namespace) -> int:
+    from .service.members import LoginFailed, MemberService
+    from .storage.identity import IdentityStore
+
+    settings = _settings(args)
+    store = _store(settings)
+    if store.get_site(args.site_id) is None:
+        print(f"error: no site {args.site_id}", file=sys.stderr)
+        return 2
+    password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else ""
+    try:
+        member = MemberService(IdentityStore(store.db)).create(args.site_id, args.email, password)
+    except LoginFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps({"memberId": member.id, "siteId": member.site_id, "email": member.email}))
+    return 0
+
+
 def _redacted(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -125,6 +144,14 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--redirect-uri", action="append", metavar="URI",
                       help="an exact OAuth redirect URI (repeatable)")
     init.set_defaults(func=cmd_init)
+
+    members = sub.add_parser("members", help="manage members").add_subparsers(dest="members_command", required=True)
+    create = members.add_parser("create", parents=[common], help="create a member (argon2id password)")
+    create.add_argument("--site-id", required=True)
+    create.add_argument("--email", required=True)
+    create.add_argument("--password-stdin", action="store_true", required=True,
+                        help="read the password from the first line of standard input")
+    create.set_defaults(func=cmd_members_create)
     return parser
 
 

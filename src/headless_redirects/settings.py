@@ -22,6 +22,12 @@ class Settings(BaseSettings):
     refresh_token_ttl: int = Field(default=60 * 60 * 24 * 30, ge=60)
     session_ttl: int = Field(default=3600, ge=10, description="flow session lifetime, seconds")
     auth_session_ttl: int = Field(default=600, ge=10, description="auth session lifetime, seconds")
+    code_ttl: int = Field(default=600, ge=10, le=600, description="authorization code lifetime, seconds")
+    # The hosted site's login session (cookie hr_session).
+    browser_session_ttl: int = Field(default=60 * 60 * 24 * 30, ge=60)
+    login_failures_per_account: int = Field(default=5, ge=1)
+    login_failures_per_ip: int = Field(default=20, ge=1)
+    login_failure_window: int = Field(default=900, ge=1, description="seconds")
     # RFC 9700 §4.14.2 rotation with reuse detection. The official JS SDK keeps its first
     # refresh token after a refresh, so it is NOT compatible with this mode.
     strict_refresh_rotation: bool = False

@@ -101,6 +101,7 @@ class RedirectSession:
     full_url: str
     session_token_hash: str | None = None
     outcome: dict[str, Any] = field(default_factory=dict)
+    bound_browser: str | None = None
 
     def state_at(self, now: int) -> str:
         if self.state not in FINAL_STATES and now >= self.expires_at:

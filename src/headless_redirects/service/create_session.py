@@ -10,7 +10,7 @@ from urllib.parse import quote, urlencode
 
 from ..domain.callbacks import MAX_URL_LENGTH
 from ..domain.errors import FieldViolation, PermissionDenied, Rule, Unauthenticated, ValidationFailed
-from ..domain.intents import AUTH_INTENT, AppRules, check_against_apps, destination, parse_request
+from ..domain.intents import AUTH_INTENT, AppRules, SessionRequest, check_against_apps, destination, parse_request
 from ..domain.linguist import language_from_header
 from ..domain.sessions import CREATED, RedirectSession, new_session_id, short_code
 from ..settings import Settings
@@ -78,7 +78,12 @@ class SessionService:
         if violations or request is None:
             raise ValidationFailed(violations)
 
-        site = caller.tenant.site
+        return self.store_session(caller.tenant, request, caller.identity, linguist, caller.client_id)
+
+    def store_session(self, tenant: Tenant, request: SessionRequest, identity: Identity | None,
+                      linguist: str | None, caller_client_id: str | None = None) -> dict[str, Any]:
+        """Store a validated request as a new session; the wire response."""
+        site = tenant.site
         session_id = new_session_id()
         header_lang = language_from_header(linguist)
         base_url = site.base_url or self.settings.public_url
@@ -93,7 +98,6 @@ class SessionService:
             )])
 
         now = int(time.time())
-        identity = caller.identity
         session_token = new_secret("hrs_") if identity is not None else None
         ttl = self.settings.auth_session_ttl if request.intent == AUTH_INTENT else self.settings.session_ttl
         stored_params = dict(request.params)
@@ -102,7 +106,7 @@ class SessionService:
         self.store.insert_session(RedirectSession(
             id=session_id,
             site_id=site.id,
-            client_id=request.intent_client_id or caller.client_id,
+            client_id=request.intent_client_id or caller_client_id,
             intent=request.intent,
             params=stored_params,
             callbacks=request.callbacks,

@@ -14,8 +14,11 @@ from typing import Any
 from ..domain.errors import Unauthenticated
 from ..domain.fields import is_guid
 from ..domain.oauth_errors import InvalidClient, InvalidGrant, InvalidRequest, UnsupportedGrantType
+from ..domain.pkce import PkceError
+from ..domain.pkce import verify as verify_pkce
 from ..domain.sessions import new_guid
 from ..settings import Settings
+from ..storage.identity import AuthorizationCodeRow, IdentityStore
 from ..storage.repository import RefreshTokenRow, Store
 from .keys import InvalidToken, KeyRing
 from .secrets import digest, new_secret
@@ -38,6 +41,7 @@ class Identity:
     scope: str
     issued_at: float
     expires_at: float
+    grant_id: str | None = None
 
 
 def _now_ms() -> int:
@@ -45,8 +49,10 @@ def _now_ms() -> int:
 
 
 class TokenService:
-    def __init__(self, store: Store, keys: KeyRing, tenants: TenantCache, settings: Settings) -> None:
+    def __init__(self, store: Store, keys: KeyRing, tenants: TenantCache, settings: Settings,
+                 identity: IdentityStore) -> None:
         self.store = store
+        self.identity = identity
         self.keys = keys
         self.tenants = tenants
         self.settings = settings
@@ -64,6 +70,8 @@ class TokenService:
             if not token:
                 raise InvalidRequest("refresh_token is required")
             return self.refresh(self._client(params), token)
+        if grant_type == "authorization_code":
+            return self.authorization_code(self._client(params), params)
         raise UnsupportedGrantType(f"grant_type {grant_type!r} is not supported")
 
     def _client(self, params: dict[str, str]) -> str:
@@ -96,7 +104,8 @@ class TokenService:
             raise InvalidGrant("the refresh token was revoked")
         if not self.settings.strict_refresh_rotation:
             # The official SDK keeps its refresh token after a refresh: it stays valid.
-            return self.issue(row.subject_type, row.subject_id, row.site_id, client_id, row.scope)
+            return self.issue(row.subject_type, row.subject_id, row.site_id, client_id, row.scope,
+                              grant_id=row.family_id)
         if row.rotated_at is not None:
             # RFC 9700 §4.14.2: a rotated token came back, so one of its holders is an attacker.
             self.store.revoke(row.family_id, _now_ms() + 1)
@@ -107,7 +116,8 @@ class TokenService:
         if not self.store.rotate_refresh_token(row.token_hash, new_row, now):
             self.store.revoke(row.family_id, _now_ms() + 1)
             raise InvalidGrant("the refresh token was already used; its family is revoked")
-        response = self.issue(row.subject_type, row.subject_id, row.site_id, client_id, row.scope)
+        response = self.issue(row.subject_type, row.subject_id, row.site_id, client_id, row.scope,
+                              grant_id=row.family_id)
         response["refresh_token"] = new_token
         return response
 
@@ -120,7 +130,10 @@ class TokenService:
         scope: str,
         *,
         refresh: bool = False,
+        grant_id: str | None = None,
     ) -> dict[str, Any]:
+        """Sign an access token (and store a refresh token). ``grant_id`` ties both to the grant
+        that produced them (a refresh family, an authorization code), so it can be revoked."""
         now = time.time()
         ttl = self.settings.access_token_ttl
         claims = {
@@ -133,6 +146,8 @@ class TokenService:
             "iat": round(now, 3),
             "exp": int(now) + ttl,
         }
+        if grant_id is not None:
+            claims["gid"] = grant_id
         response: dict[str, Any] = {
             "access_token": self.keys.sign(claims),
             "token_type": "Bearer",
@@ -143,7 +158,7 @@ class TokenService:
             token = new_secret("hrr_")
             self.store.insert_refresh_token(
                 self._refresh_row(token, subject_type, subject_id, site_id, client_id, scope,
-                                  new_guid())
+                                  grant_id or new_guid())
             )
             response["refresh_token"] = token
         return response
@@ -165,6 +180,77 @@ class TokenService:
             expires_at=issued_ms // 1000 + self.settings.refresh_token_ttl,
         )
 
+    # --- authorization codes (RFC 6749 §4.1, RFC 7636) ----------------------------------------
+
+    def new_code(self, *, site_id: str, client_id: str, member_id: str, params: dict[str, Any]) -> str:
+        """Issue a single-use code for an authorize request's parameters."""
+        code = new_secret("hrc_")
+        now = int(time.time())
+        self.identity.insert_code(AuthorizationCodeRow(
+            code_hash=digest(code),
+            site_id=site_id,
+            client_id=client_id,
+            member_id=member_id,
+            redirect_uri=params.get("redirectUri"),
+            scope=params.get("scope") or "",
+            code_challenge=params.get("codeChallenge"),
+            code_challenge_method=params.get("codeChallengeMethod"),
+            nonce=params.get("nonce"),
+            created_at=now,
+            expires_at=now + self.settings.code_ttl,
+        ))
+        return code
+
+    def authorization_code(self, client_id: str, params: dict[str, str]) -> dict[str, Any]:
+        code = params.get("code")
+        if not code:
+            raise InvalidRequest("code is required")
+        row = self.identity.code(digest(code))
+        if row is None or row.client_id != client_id:
+            raise InvalidGrant("the code is invalid or was issued to another client")
+        if row.redeemed_at is not None:
+            # RFC 6749 §4.1.2: a code used twice revokes what its first use issued.
+            if row.grant_id:
+                self.store.revoke(row.grant_id, _now_ms() + 1)
+            raise InvalidGrant("the code was already used; the tokens it issued are revoked")
+        if row.expires_at <= time.time():
+            raise InvalidGrant("the code has expired")
+        if (params.get("redirect_uri") or None) != row.redirect_uri:
+            raise InvalidGrant("redirect_uri does not match the authorization request")
+        try:
+            verify_pkce(params.get("code_verifier"), row.code_challenge, row.code_challenge_method)
+        except PkceError as exc:
+            raise InvalidGrant(str(exc)) from None
+        grant_id = new_guid()
+        if not self.identity.redeem_code(row.code_hash, grant_id, int(time.time())):
+            raced = self.identity.code(row.code_hash)
+            if raced is not None and raced.grant_id:
+                self.store.revoke(raced.grant_id, _now_ms() + 1)
+            raise InvalidGrant("the code was already used; the tokens it issued are revoked")
+        offline = "offline_access" in row.scope.split()
+        return self.issue(MEMBER, row.member_id, row.site_id, client_id, row.scope,
+                          refresh=offline, grant_id=grant_id)
+
+    # --- revocation (RFC 7009) -------------------------------------------------------------
+
+    def revoke(self, token: str) -> None:
+        """Revoke a refresh token (with its grant) or an access token (its grant, or for a
+        visitor token without one, the visitor). Unknown tokens are ignored (RFC 7009 §2.2)."""
+        row = self.store.refresh_token(digest(token))
+        if row is not None:
+            self.store.revoke_refresh_token(row.token_hash, int(time.time()))
+            self.store.revoke(row.family_id, _now_ms() + 1)
+            return
+        try:
+            claims = self.keys.verify(token)
+        except InvalidToken:
+            return
+        self.store.revoke(claims.get("gid") or claims["sub"], _now_ms() + 1)
+
+    def revoke_subject(self, subject_id: str) -> None:
+        """Logout: every token of the subject issued until now dies, on every instance."""
+        self.store.revoke(subject_id, _now_ms() + 1)
+
     # --- access tokens ---------------------------------------------------------------------
 
     def authenticate(self, token: str) -> Identity:
@@ -181,8 +267,12 @@ class TokenService:
             scope=claims.get("scope", ""),
             issued_at=float(claims["iat"]),
             expires_at=float(claims["exp"]),
+            grant_id=claims.get("gid"),
         )
-        revoked_before = self.store.revoked_before(identity.subject_id)
+        if identity.grant_id:
+            revoked_before = self.store.revoked_before(identity.subject_id, identity.grant_id)
+        else:
+            revoked_before = self.store.revoked_before(identity.subject_id)
         if revoked_before is not None and round(identity.issued_at * 1000) < revoked_before:
             raise Unauthenticated("the token was revoked")
         return identity

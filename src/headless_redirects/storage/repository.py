@@ -245,6 +245,17 @@ class Store:
             values[name] = _encode(values[name])
         self.fast.write((self._insert_session, values))
 
+    def move_session(self, session_id: str, from_states: tuple[str, ...], **values: Any) -> bool:
+        """Compare-and-set a session's state (and ``bound_browser``/``outcome``): ``False`` when
+        another request moved it first."""
+        with self.engine.begin() as c:
+            result = c.execute(
+                redirect_sessions.update()
+                .where(redirect_sessions.c.id == session_id, redirect_sessions.c.state.in_(from_states))
+                .values(**values)
+            )
+            return result.rowcount == 1
+
     def get_session(self, session_id: str) -> RedirectSession | None:
         with self.engine.connect() as c:
             query = sa.select(redirect_sessions).where(redirect_sessions.c.id == session_id)

@@ -11,6 +11,10 @@ import sqlalchemy as sa
 __all__ = [
     "api_keys",
     "apps",
+    "authorization_codes",
+    "browser_sessions",
+    "members",
+    "rate_limits",
     "metadata",
     "redirect_sessions",
     "refresh_tokens",
@@ -121,4 +125,63 @@ redirect_sessions = sa.Table(
     sa.Column("expires_at", sa.BigInteger, nullable=False, index=True),
     sa.Column("full_url", sa.Text, nullable=False),
     sa.Column("outcome", sa.JSON, nullable=False),
+    # Digest of the browser session that opened it first; no other browser may continue it.
+    sa.Column("bound_browser", sa.String(64)),
+)
+
+members = sa.Table(
+    "members",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("site_id", sa.String(36), nullable=False),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("password_hash", sa.String(256), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("site_id", "email", name="uq_members_site_email"),
+)
+
+# The hosted site's own session, one per browser (cookie ``hr_session``): who the browser is
+# (the visitor carried over with maintainIdentity) and which member is logged in there.
+browser_sessions = sa.Table(
+    "browser_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("visitor_id", sa.String(36)),
+    sa.Column("member_id", sa.String(36)),
+    sa.Column("member_site_id", sa.String(36)),
+    # When the member logged in (Unix ms), to compare with ``revocations.revoked_before``.
+    sa.Column("member_since_ms", sa.BigInteger),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+authorization_codes = sa.Table(
+    "authorization_codes",
+    metadata,
+    sa.Column("code_hash", sa.String(64), primary_key=True),
+    sa.Column("site_id", sa.String(36), nullable=False),
+    sa.Column("client_id", sa.String(36), nullable=False),
+    sa.Column("member_id", sa.String(36), nullable=False),
+    sa.Column("redirect_uri", sa.String(2048)),
+    sa.Column("scope", sa.String(512), nullable=False),
+    sa.Column("code_challenge", sa.String(128)),
+    sa.Column("code_challenge_method", sa.String(8)),
+    sa.Column("nonce", sa.String(512)),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+    # Set by the one redemption that wins; the grant id names what it issued.
+    sa.Column("redeemed_at", sa.BigInteger),
+    sa.Column("grant_id", sa.String(36)),
+    sqlite_with_rowid=False,
+)
+
+# Fixed-window counters of failed logins, per account and per client IP, shared by instances.
+rate_limits = sa.Table(
+    "rate_limits",
+    metadata,
+    sa.Column("key", sa.String(400), primary_key=True),
+    sa.Column("window_start", sa.BigInteger, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sqlite_with_rowid=False,
 )

@@ -6,7 +6,7 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
 from ..settings import Settings
-from . import api, health, oauth, openapi, shortlinks
+from . import api, health, hosted, oauth, openapi, shortlinks
 from .errors import exception_handlers
 from .hotpath import HotPath
 from .middleware import RequestIdMiddleware
@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True,
         routes=[
             *api.routes(),
             *oauth.routes(),
+            *hosted.routes(),
             *shortlinks.routes(),
             *health.routes(),
             *openapi.routes(),

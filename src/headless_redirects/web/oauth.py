@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..domain.oauth_errors import InvalidRequest
+from ..domain.pkce import METHODS as PKCE_METHODS
 from .responses import json_response, read_body
 from .services import services_of
 
@@ -77,6 +78,38 @@ async def token_info(request: Request) -> Response:
     return json_response(await services.db.run(services.tokens.token_info, value), headers=NO_STORE)
 
 
+async def revoke(request: Request) -> Response:
+    """RFC 7009: always 200 once the request is well formed, whether or not the token existed."""
+    services = services_of(request)
+    params = await _params(request)
+    value = params.get("token")
+    if not value:
+        raise InvalidRequest("token is required")
+    await services.db.run(services.tokens.revoke, value)
+    return json_response({}, headers=NO_STORE)
+
+
+async def metadata(request: Request) -> Response:
+    """RFC 8414 authorization server metadata."""
+    services = services_of(request)
+    base = services.settings.public_url.rstrip("/")
+    return json_response({
+        "issuer": services.keys.issuer,
+        "authorization_endpoint": f"{base}/_api/oauth2/authorize",
+        "token_endpoint": f"{base}/oauth2/token",
+        "revocation_endpoint": f"{base}/oauth2/revoke",
+        "jwks_uri": f"{base}/oauth2/jwks",
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "fragment", "web_message"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "anonymous"],
+        "code_challenge_methods_supported": list(PKCE_METHODS),
+        "token_endpoint_auth_methods_supported": ["none"],
+        "revocation_endpoint_auth_methods_supported": ["none"],
+        "scopes_supported": ["offline_access"],
+        "prompt_values_supported": ["login", "none"],
+    }, headers={"cache-control": "max-age=300"})
+
+
 async def jwks(request: Request) -> Response:
     return json_response(services_of(request).keys.jwks(), headers={"cache-control": "max-age=300"})
 
@@ -85,6 +118,8 @@ def routes() -> list[Route]:
     return [
         Route("/oauth2/token", token, methods=["POST"]),
         Route("/oauth2/token-info", token_info, methods=["POST"]),
+        Route("/oauth2/revoke", revoke, methods=["POST"]),
         Route("/oauth2/jwks", jwks, methods=["GET"]),
+        Route("/.well-known/oauth-authorization-server", metadata, methods=["GET"]),
         Route("/.well-known/jwks.json", jwks, methods=["GET"]),
     ]

@@ -7,11 +7,14 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from ..service.create_session import SessionService
+from ..service.flows import FlowService
 from ..service.keys import KeyRing
+from ..service.members import Limits, MemberService
 from ..service.tenancy import TenantCache
 from ..service.tokens import TokenService
 from ..settings import Settings
 from ..storage.database import Database
+from ..storage.identity import IdentityStore
 from ..storage.migrate import upgrade
 from ..storage.repository import Store
 
@@ -27,6 +30,9 @@ class Services:
     tenants: TenantCache
     tokens: TokenService
     sessions: SessionService
+    identity: IdentityStore
+    members: MemberService
+    flows: FlowService
 
 
 def bootstrap(settings: Settings, *, migrate: bool = True) -> Services:
@@ -38,9 +44,13 @@ def bootstrap(settings: Settings, *, migrate: bool = True) -> Services:
     keys = KeyRing(store, issuer=settings.public_url.rstrip("/"))
     keys.load()
     tenants = TenantCache(store, settings.tenant_cache_seconds)
-    tokens = TokenService(store, keys, tenants, settings)
+    identity = IdentityStore(db)
+    tokens = TokenService(store, keys, tenants, settings, identity)
+    members = MemberService(identity, Limits(settings.login_failures_per_account, settings.login_failures_per_ip,
+                                             settings.login_failure_window))
     sessions = SessionService(store, tenants, tokens, settings)
-    return Services(settings, db, store, keys, tenants, tokens, sessions)
+    flows = FlowService(store, identity, tokens, settings)
+    return Services(settings, db, store, keys, tenants, tokens, sessions, identity, members, flows)
 
 
 def services_of(request: Request) -> Services:

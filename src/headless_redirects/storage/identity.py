@@ -1,0 +1,150 @@
+"""Storage of members, hosted-site browser sessions, authorization codes and login limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from .database import Database
+from .tables import authorization_codes, browser_sessions, members, rate_limits
+
+__all__ = ["AuthorizationCodeRow", "BrowserSessionRow", "IdentityStore", "MemberRow"]
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    id: str
+    site_id: str
+    email: str
+    password_hash: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class BrowserSessionRow:
+    token_hash: str
+    visitor_id: str | None
+    member_id: str | None
+    member_site_id: str | None
+    member_since_ms: int | None
+    created_at: int
+    expires_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationCodeRow:
+    code_hash: str
+    site_id: str
+    client_id: str
+    member_id: str
+    redirect_uri: str | None
+    scope: str
+    code_challenge: str | None
+    code_challenge_method: str | None
+    nonce: str | None
+    created_at: int
+    expires_at: int
+    redeemed_at: int | None = None
+    grant_id: str | None = None
+
+
+def _values(obj: object) -> dict[str, object]:
+    return {name: getattr(obj, name) for name in obj.__slots__}  # type: ignore[attr-defined]
+
+
+class IdentityStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.engine = db.engine
+
+    # --- members ---------------------------------------------------------------------------
+
+    def insert_member(self, member: MemberRow) -> None:
+        """Raises ``sqlalchemy.exc.IntegrityError`` when the email is taken on that site."""
+        with self.engine.begin() as c:
+            c.execute(members.insert().values(**_values(member)))
+
+    def member_by_email(self, site_id: str, email: str) -> MemberRow | None:
+        with self.engine.connect() as c:
+            row = c.execute(sa.select(members).where(members.c.site_id == site_id, members.c.email == email)).first()
+            return None if row is None else MemberRow(**row._mapping)
+
+    def get_member(self, member_id: str) -> MemberRow | None:
+        with self.engine.connect() as c:
+            row = c.execute(sa.select(members).where(members.c.id == member_id)).first()
+            return None if row is None else MemberRow(**row._mapping)
+
+    def update_password_hash(self, member_id: str, password_hash: str) -> None:
+        with self.engine.begin() as c:
+            c.execute(members.update().where(members.c.id == member_id).values(password_hash=password_hash))
+
+    # --- browser sessions ------------------------------------------------------------------
+
+    def insert_browser_session(self, row: BrowserSessionRow) -> None:
+        with self.engine.begin() as c:
+            c.execute(browser_sessions.insert().values(**_values(row)))
+
+    def browser_session(self, token_hash: str) -> BrowserSessionRow | None:
+        with self.engine.connect() as c:
+            row = c.execute(sa.select(browser_sessions).where(browser_sessions.c.token_hash == token_hash)).first()
+            return None if row is None else BrowserSessionRow(**row._mapping)
+
+    def update_browser_session(self, token_hash: str, **values: object) -> None:
+        with self.engine.begin() as c:
+            c.execute(browser_sessions.update().where(browser_sessions.c.token_hash == token_hash).values(**values))
+
+    def delete_browser_session(self, token_hash: str) -> None:
+        with self.engine.begin() as c:
+            c.execute(browser_sessions.delete().where(browser_sessions.c.token_hash == token_hash))
+
+    # --- authorization codes ---------------------------------------------------------------
+
+    def insert_code(self, row: AuthorizationCodeRow) -> None:
+        with self.engine.begin() as c:
+            c.execute(authorization_codes.insert().values(**_values(row)))
+
+    def code(self, code_hash: str) -> AuthorizationCodeRow | None:
+        with self.engine.connect() as c:
+            row = c.execute(sa.select(authorization_codes).where(authorization_codes.c.code_hash == code_hash)).first()
+            return None if row is None else AuthorizationCodeRow(**row._mapping)
+
+    def redeem_code(self, code_hash: str, grant_id: str, now: int) -> bool:
+        """Mark the code redeemed; ``False`` when it already was (by any instance)."""
+        with self.engine.begin() as c:
+            result = c.execute(
+                authorization_codes.update()
+                .where(authorization_codes.c.code_hash == code_hash, authorization_codes.c.redeemed_at.is_(None))
+                .values(redeemed_at=now, grant_id=grant_id)
+            )
+            return result.rowcount == 1
+
+    # --- rate limits -----------------------------------------------------------------------
+
+    def failures(self, key: str, now: int, window: int) -> int:
+        with self.engine.connect() as c:
+            row = c.execute(sa.select(rate_limits).where(rate_limits.c.key == key)).first()
+        if row is None or row.window_start + window <= now:
+            return 0
+        return int(row._mapping["count"])
+
+    def record_failure(self, key: str, now: int, window: int) -> None:
+        with self.engine.begin() as c:
+            row = c.execute(sa.select(rate_limits).where(rate_limits.c.key == key)).first()
+            if row is None:
+                try:
+                    with c.begin_nested():
+                        c.execute(rate_limits.insert().values(key=key, window_start=now, count=1))
+                    return
+                except sa.exc.IntegrityError:
+                    row = c.execute(sa.select(rate_limits).where(rate_limits.c.key == key)).first()
+                    assert row is not None
+            if row.window_start + window <= now:
+                c.execute(rate_limits.update().where(rate_limits.c.key == key).values(window_start=now, count=1))
+            else:
+                c.execute(rate_limits.update().where(rate_limits.c.key == key)
+                          .values(count=rate_limits.c.count + 1))
+
+    def clear_failures(self, key: str) -> None:
+        with self.engine.begin() as c:
+            c.execute(rate_limits.delete().where(rate_limits.c.key == key))
