@@ -27,6 +27,7 @@ __all__ = ["routes"]
 
 COOKIE = "hr_session"
 AUTHORIZE_PATH = "/_api/oauth2/authorize"
+_REDIRECT_HEADERS = {"referrer-policy": "no-referrer", "cache-control": "no-store"}
 _LOGIN_ERRORS = {
     "wrong email or password": "Wrong email or password.",
     "enter a valid email address": "Enter a valid email address.",
@@ -202,7 +203,7 @@ async def _deliver(request: Request, services: Services, session: RedirectSessio
         return _web_message(request, services, session, browser, payload)
     assert redirect_uri is not None  # validated when the session was created
     location = add_query(redirect_uri, payload, fragment=mode == "fragment")
-    response = RedirectResponse(location, status, headers={"referrer-policy": "no-referrer", "cache-control": "no-store"})
+    response = RedirectResponse(location, status, headers=_REDIRECT_HEADERS)
     return _with_cookie(response, request, browser, services)
 
 
@@ -278,8 +279,7 @@ async def _end(request: Request, services: Services, session: RedirectSession, b
         kind = "logged_out" if session.intent == "logout" else ("logged_in" if logged_in else "error")
         response: Response = render_message(request, 200, kind, lang=page_language(request, session.lang))
     else:
-        response = RedirectResponse(target, 303 if request.method == "POST" else 302,
-                                    headers={"referrer-policy": "no-referrer", "cache-control": "no-store"})
+        response = RedirectResponse(target, 303 if request.method == "POST" else 302, headers=_REDIRECT_HEADERS)
     return response if browser is None else _with_cookie(response, request, browser, services)
 
 
