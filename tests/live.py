@@ -32,14 +32,24 @@ class Live:
 
 
 @contextmanager
-def live_server(database_url: str, *, redirect_uris: list[str] | None = None, **settings: Any) -> Iterator[Live]:
+def live_server(database_url: str, *, redirect_uris: list[str] | None = None,
+                allowed_domains: list[str] | None = None, **settings: Any) -> Iterator[Live]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     app = create_app(Settings(database_url=database_url, public_url=url, **settings))
     services: Services = app.services  # type: ignore[attr-defined]
     tenant = create_tenant(services.store, name="Live shop", public_url=None,
-                           allowed_domains=["localhost", "127.0.0.1", "shop.example.com"],
+                           allowed_domains=allowed_domains or ["localhost", "127.0.0.1", "shop.example.com"],
                            redirect_uris=redirect_uris or ["http://127.0.0.1:3000/callback"])
+    with serve_in_thread(app, port):
+        try:
+            yield Live(url, services, tenant)
+        finally:
+            services.db.dispose()
+
+
+@contextmanager
+def serve_in_thread(app: Any, port: int) -> Iterator[None]:
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -47,11 +57,10 @@ def live_server(database_url: str, *, redirect_uris: list[str] | None = None, **
     deadline = time.monotonic() + 10
     while not server.started:
         if time.monotonic() > deadline:
-            raise RuntimeError("the live server did not start")
+            raise RuntimeError("the server did not start")
         time.sleep(0.02)
     try:
-        yield Live(url, services, tenant)
+        yield
     finally:
         server.should_exit = True
         thread.join(10)
-        services.db.dispose()
