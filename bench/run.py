@@ -85,7 +85,9 @@ def process(cmd: list[str], env: dict[str, str], probe: str) -> Iterator[None]:
 
 
 def wrk(binary: str, url: str, args: argparse.Namespace, *, method: str = "GET", body: str = "",
-        headers: dict[str, str] | None = None) -> Result:
+        headers: dict[str, str] | None = None, bodies_file: str | None = None) -> Result:
+    """One wrk run. ``bodies_file`` (one body a line) sends each line once, in turn, for
+    endpoints whose input is single-use (authorization codes)."""
     script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
     with script:
         script.write(f"wrk.method = {json.dumps(method)}\n")
@@ -93,8 +95,16 @@ def wrk(binary: str, url: str, args: argparse.Namespace, *, method: str = "GET",
             script.write(f"wrk.body = {json.dumps(body)}\n")
         for k, v in (headers or {}).items():
             script.write(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}\n")
+        if bodies_file:
+            script.write(
+                f"local bodies = {{}}\nfor line in io.lines({json.dumps(bodies_file)}) do bodies[#bodies + 1] = line end\n"
+                "local i = 0\n"
+                "request = function()\n  i = i + 1\n"
+                "  return wrk.format(nil, nil, nil, bodies[((i - 1) % #bodies) + 1])\nend\n"
+            )
     base = [binary, "-t", str(args.threads), "-c", str(args.connections), "-s", script.name, "--latency"]
-    subprocess.run([*base, "-d", "2s", url], capture_output=True, check=True)  # warm-up
+    if not bodies_file:  # single-use inputs are not spent on a warm-up
+        subprocess.run([*base, "-d", "2s", url], capture_output=True, check=True)
     out = subprocess.run([*base, "-d", f"{args.duration}s", url], capture_output=True, text=True, check=True).stdout
     os.unlink(script.name)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -113,6 +123,41 @@ def post_json(url: str, body: dict[str, object], headers: dict[str, str] | None 
     req = urllib.request.Request(url, json.dumps(body).encode(), {"content-type": "application/json", **(headers or {})})
     with urllib.request.urlopen(req) as r:
         return json.loads(r.read())  # type: ignore[no-any-return]
+
+
+VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+REDIRECT_URI = "https://shop.example.com/callback"
+
+
+def prepare_codes(database_url: str, tenant: dict[str, str], count: int, path: Path) -> None:
+    """A member, and ``count`` authorization codes for it (PKCE S256), written as token request
+    bodies, one a line. The codes are stored as the authorize endpoint stores them."""
+    import sqlalchemy as sa
+
+    from headless_redirects.domain.pkce import challenge
+    from headless_redirects.service.members import MemberService
+    from headless_redirects.service.secrets import digest, new_secret
+    from headless_redirects.storage.database import Database
+    from headless_redirects.storage.identity import IdentityStore
+    from headless_redirects.storage.tables import authorization_codes
+
+    db = Database(database_url)
+    member = MemberService(IdentityStore(db)).create(tenant["siteId"], "bench@example.com", "bench password")
+    now = int(time.time())
+    rows, lines = [], []
+    for _ in range(count):
+        code = new_secret("hrc_")
+        rows.append({"code_hash": digest(code), "site_id": tenant["siteId"], "client_id": tenant["clientId"],
+                     "member_id": member.id, "redirect_uri": REDIRECT_URI, "scope": "offline_access",
+                     "code_challenge": challenge(VERIFIER, "S256"), "code_challenge_method": "S256",
+                     "nonce": None, "created_at": now, "expires_at": now + 600, "redeemed_at": None,
+                     "grant_id": None})
+        lines.append(json.dumps({"clientId": tenant["clientId"], "grantType": "authorization_code", "code": code,
+                                 "codeVerifier": VERIFIER, "redirectUri": REDIRECT_URI}))
+    with db.engine.begin() as c:
+        c.execute(sa.insert(authorization_codes), rows)
+    db.dispose()
+    path.write_text("\n".join(lines) + "\n")
 
 
 def main() -> int:
@@ -134,8 +179,12 @@ def main() -> int:
         url = f"http://127.0.0.1:{port}"
         env["HEADLESS_REDIRECTS_PUBLIC_URL"] = url
         tenant = json.loads(subprocess.run(
-            [sys.executable, "-m", "headless_redirects.cli", "init", "--json", "--allowed-domain", "shop.example.com"],
+            [sys.executable, "-m", "headless_redirects.cli", "init", "--json", "--allowed-domain", "shop.example.com",
+             "--redirect-uri", REDIRECT_URI],
             env=env, capture_output=True, text=True, check=True).stdout)
+        codes_file = Path(tmp) / "codes.txt"
+        # enough single-use codes for the whole run at well above the rates seen here
+        prepare_codes(env["HEADLESS_REDIRECTS_DATABASE_URL"], tenant, args.duration * 6000, codes_file)
         token_body = {"clientId": tenant["clientId"], "grantType": "anonymous"}
         session_body = {"ecomCheckout": {"checkoutId": CHECKOUT},
                         "callbacks": {"postFlowUrl": "https://shop.example.com/after",
@@ -144,7 +193,10 @@ def main() -> int:
         # The service, exactly as users run it.
         with process([sys.executable, "-m", "headless_redirects.cli", "serve", *server, "--port", str(port)],
                      env, f"{url}/healthz"):
-            access = str(post_json(f"{url}/oauth2/token", token_body)["access_token"])
+            visitor = post_json(f"{url}/oauth2/token", token_body)
+            access = str(visitor["access_token"])
+            refresh_body = {"clientId": tenant["clientId"], "grantType": "refresh_token",
+                            "refreshToken": visitor["refresh_token"]}
             session = post_json(f"{url}/_api/redirects-api/v1/redirect-session", session_body,
                                 {"Authorization": access})["redirectSession"]
             short_path = "/r/" + str(session["shortUrl"]).rsplit("/", 1)[1]  # type: ignore[index]
@@ -155,6 +207,10 @@ def main() -> int:
                                headers={"Authorization": access, "Content-Type": "application/json"}),
                 "anonymous": wrk(binary, f"{url}/oauth2/token", args, method="POST", body=json.dumps(token_body),
                                  headers={"Content-Type": "application/json"}),
+                "code": wrk(binary, f"{url}/oauth2/token", args, method="POST", bodies_file=str(codes_file),
+                            headers={"Content-Type": "application/json"}),
+                "refresh": wrk(binary, f"{url}/oauth2/token", args, method="POST", body=json.dumps(refresh_body),
+                               headers={"Content-Type": "application/json"}),
             }
 
         # The bare ASGI app on the same server (uvicorn, same worker count and defaults).
@@ -168,16 +224,24 @@ def main() -> int:
                                headers={"Authorization": access, "Content-Type": "application/json"})
             bare_token = wrk(binary, bare_url + "/echo", args, method="POST", body=json.dumps(token_body),
                              headers={"Content-Type": "application/json"})
+            bare_code = wrk(binary, bare_url + "/echo", args, method="POST", bodies_file=str(codes_file),
+                            headers={"Content-Type": "application/json"})
+            bare_refresh = wrk(binary, bare_url + "/echo", args, method="POST", body=json.dumps(refresh_body),
+                               headers={"Content-Type": "application/json"})
         results = {
             "short": (service["short"], bare_get),
             "session": (service["session"], bare_session),
             "anonymous": (service["anonymous"], bare_token),
+            "code": (service["code"], bare_code),
+            "refresh": (service["refresh"], bare_refresh),
         }
 
     rows = [
         ("short-link redirect `GET /r/<code>`", "short", 0.60, 10.0, "bare GET"),
         ("create session (visitor token reused, SQLite)", "session", 0.30, 25.0, "bare POST"),
         ("`anonymous` token", "anonymous", 0.25, 25.0, "bare POST"),
+        ("`authorization_code` + PKCE exchange", "code", 0.15, 40.0, "bare POST"),
+        ("`refresh_token`", "refresh", 0.25, 25.0, "bare POST"),
     ]
     write_report(Path(args.output), args, rows, results)
     print(Path(args.output).read_text())

@@ -222,14 +222,22 @@ class TokenService:
         except PkceError as exc:
             raise InvalidGrant(str(exc)) from None
         grant_id = new_guid()
-        if not self.identity.redeem_code(row.code_hash, grant_id, int(time.time())):
+        offline = "offline_access" in row.scope.split()
+        refresh_token = new_secret("hrr_") if offline else None
+        also = []
+        if refresh_token is not None:
+            also.append(self.store.insert_refresh_step(self._refresh_row(
+                refresh_token, MEMBER, row.member_id, row.site_id, client_id, row.scope, grant_id)))
+        # The redemption and the refresh token it issues commit together, or not at all.
+        if not self.identity.redeem_code(row.code_hash, grant_id, int(time.time()), *also):
             raced = self.identity.code(row.code_hash)
             if raced is not None and raced.grant_id:
                 self.store.revoke(raced.grant_id, _now_ms() + 1)
             raise InvalidGrant("the code was already used; the tokens it issued are revoked")
-        offline = "offline_access" in row.scope.split()
-        return self.issue(MEMBER, row.member_id, row.site_id, client_id, row.scope,
-                          refresh=offline, grant_id=grant_id)
+        response = self.issue(MEMBER, row.member_id, row.site_id, client_id, row.scope, grant_id=grant_id)
+        if refresh_token is not None:
+            response["refresh_token"] = refresh_token
+        return response
 
     # --- revocation (RFC 7009) -------------------------------------------------------------
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
 from .database import Database
+from .statements import Compiled, Statements
 from .tables import authorization_codes, browser_sessions, members, rate_limits
 
 __all__ = ["AuthorizationCodeRow", "BrowserSessionRow", "IdentityStore", "MemberRow"]
@@ -54,9 +57,20 @@ def _values(obj: object) -> dict[str, object]:
 
 
 class IdentityStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, fast: Statements | None = None) -> None:
         self.db = db
         self.engine = db.engine
+        # Code exchange is a hot path (SPEC §7): its two statements skip SQLAlchemy's execution
+        # machinery like the other hot-path statements (see ``statements``).
+        self.fast = fast or Statements(db)
+        p = sa.bindparam
+        self._code = self.fast.compile(sa.select(*authorization_codes.c)
+                                       .where(authorization_codes.c.code_hash == p("code_hash")))
+        self._redeem = self.fast.compile(
+            authorization_codes.update()
+            .where(authorization_codes.c.code_hash == p("code_hash"), authorization_codes.c.redeemed_at.is_(None))
+            .values(redeemed_at=p("now"), grant_id=p("grant_id"))
+        )
 
     # --- members ---------------------------------------------------------------------------
 
@@ -105,19 +119,14 @@ class IdentityStore:
             c.execute(authorization_codes.insert().values(**_values(row)))
 
     def code(self, code_hash: str) -> AuthorizationCodeRow | None:
-        with self.engine.connect() as c:
-            row = c.execute(sa.select(authorization_codes).where(authorization_codes.c.code_hash == code_hash)).first()
-            return None if row is None else AuthorizationCodeRow(**row._mapping)
+        row = self.fast.one(self._code, {"code_hash": code_hash})
+        return None if row is None else AuthorizationCodeRow(*row)
 
-    def redeem_code(self, code_hash: str, grant_id: str, now: int) -> bool:
-        """Mark the code redeemed; ``False`` when it already was (by any instance)."""
-        with self.engine.begin() as c:
-            result = c.execute(
-                authorization_codes.update()
-                .where(authorization_codes.c.code_hash == code_hash, authorization_codes.c.redeemed_at.is_(None))
-                .values(redeemed_at=now, grant_id=grant_id)
-            )
-            return result.rowcount == 1
+    def redeem_code(self, code_hash: str, grant_id: str, now: int,
+                    *also: tuple[Compiled, Mapping[str, Any]]) -> bool:
+        """Mark the code redeemed and, in the same transaction, write ``also`` (the refresh token
+        it issues); ``False``, writing nothing, when it already was redeemed (by any instance)."""
+        return self.fast.write_if((self._redeem, {"code_hash": code_hash, "now": now, "grant_id": grant_id}), *also)
 
     # --- rate limits -----------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from ..domain.sessions import RedirectSession, session_id_from_short_code
 from .database import Database
-from .statements import Statements
+from .statements import Compiled, Statements
 from .tables import api_keys, apps, redirect_sessions, refresh_tokens, revocations, signing_keys, sites
 
 T = TypeVar("T")
@@ -179,6 +179,10 @@ class Store:
             )
 
     # --- tokens ----------------------------------------------------------------------------
+
+    def insert_refresh_step(self, token: RefreshTokenRow) -> tuple[Compiled, dict[str, Any]]:
+        """The insert of ``token`` as a step of a larger hot-path transaction."""
+        return self._insert_refresh, _fields(token)
 
     def insert_refresh_token(self, token: RefreshTokenRow) -> None:
         self.fast.write((self._insert_refresh, _fields(token)))

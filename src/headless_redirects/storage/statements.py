@@ -111,6 +111,30 @@ class Statements:
             finally:
                 cursor.close()
 
+    def write_if(self, guard: tuple[Compiled, Mapping[str, Any]], *steps: tuple[Compiled, Mapping[str, Any]]) -> bool:
+        """Run ``guard``; only if it changed exactly one row, run ``steps`` too; one transaction,
+        one commit. ``False`` (and nothing written) when the guard changed nothing."""
+        with self.connection() as conn:
+            cursor = conn.cursor()
+            statement, params = guard
+            try:
+                cursor.execute(statement.sql, statement.bind(params))
+                if cursor.rowcount != 1:
+                    conn.rollback()
+                    return False
+                for statement, params in steps:
+                    cursor.execute(statement.sql, statement.bind(params))
+                conn.commit()
+                return True
+            except self.dialect.loaded_dbapi.Error as exc:
+                conn.rollback()
+                raise self._error(statement, params, exc) from exc
+            except BaseException:
+                conn.rollback()
+                raise
+            finally:
+                cursor.close()
+
     def close(self) -> None:
         """Give back every held connection (at shutdown)."""
         with self._lock:

@@ -44,7 +44,7 @@ def bootstrap(settings: Settings, *, migrate: bool = True) -> Services:
     keys = KeyRing(store, issuer=settings.public_url.rstrip("/"))
     keys.load()
     tenants = TenantCache(store, settings.tenant_cache_seconds)
-    identity = IdentityStore(db)
+    identity = IdentityStore(db, store.fast)
     tokens = TokenService(store, keys, tenants, settings, identity)
     members = MemberService(identity, Limits(settings.login_failures_per_account, settings.login_failures_per_ip,
                                              settings.login_failure_window))

@@ -1,0 +1,40 @@
+"""Every string the hosted pages show has a German translation, and unknown languages fall back
+to English."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+from headless_redirects.web import hosted, pages
+from headless_redirects.web.i18n import LANGUAGES, gettext_for, pick_language
+
+WEB = Path(hosted.__file__).parent
+
+
+def _msgids() -> set[str]:
+    ids: set[str] = set()
+    for template in (WEB / "templates").glob("*.html"):
+        ids |= set(re.findall(r'_\("([^"]+)"\)', template.read_text()))
+    for title, text in pages._MESSAGES.values():
+        ids |= {title, text}
+    ids |= set(hosted._LOGIN_ERRORS.values())
+    ids |= set(re.findall(r'_\("([^"]+)"\)', (WEB / "hosted.py").read_text()))
+    return ids
+
+
+def test_every_hosted_string_is_translated_to_german() -> None:
+    with (WEB / "locale" / "de" / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        catalog = read_po(f)
+    missing = [m for m in sorted(_msgids()) if not (catalog.get(m) and catalog.get(m).string)]
+    assert missing == []
+    assert len(_msgids()) > 20
+
+
+def test_language_choice() -> None:
+    assert LANGUAGES == ("en", "de")
+    assert pick_language("de-DE") == "de" and pick_language("xx", None) == "en" and pick_language(None) == "en"
+    assert gettext_for("de")("Log in") == "Anmelden"
+    assert gettext_for("fr")("Log in") == "Log in"
