@@ -149,3 +149,24 @@ def test_metadata_and_jwks(member_world: World) -> None:
     assert meta["authorization_endpoint"] == f"{PUBLIC_URL}/_api/oauth2/authorize"
     assert "web_message" in meta["response_modes_supported"]
     assert member_world.client.get("/oauth2/jwks").json()["keys"][0]["alg"] == "ES256"
+
+
+def test_logout_on_one_instance_kills_the_tokens_on_another(member_world: World) -> None:
+    from tests.identity import path_of
+
+    w = member_world
+    b_app = create_app(Settings(database_url=w.services.settings.database_url, public_url=PUBLIC_URL))
+    b = TestClient(b_app)
+    tokens = exchange(w, login_for_code(w)).json()
+    assert b.post("/oauth2/token-info", json={"token": tokens["access_token"]}).json()["active"] is True
+    logout = w.create({"logout": {"clientId": w.tenant.client_id},
+                       "callbacks": {"postFlowUrl": "https://shop.example.com/bye"}}, tokens["access_token"])
+    assert w.client.get(path_of(logout.json()["redirectSession"]["fullUrl"]), follow_redirects=False).status_code == 302
+    # instance b had verified (and cached) this token before; the revocation still reaches it
+    assert b.post("/_api/redirects-api/v1/redirect-session", json={"login": {}},
+                  headers={"Authorization": tokens["access_token"]}).status_code == 401
+    assert b.post("/oauth2/token-info", json={"token": tokens["access_token"]}).json() == {"active": False}
+    r = b.post("/oauth2/token", json={"clientId": w.tenant.client_id, "grantType": "refresh_token",
+                                      "refreshToken": tokens["refresh_token"]})
+    assert _error(r) == (400, "invalid_grant")
+    b_app.services.db.dispose()  # type: ignore[attr-defined]
