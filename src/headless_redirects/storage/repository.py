@@ -260,6 +260,10 @@ class Store:
             )
             return result.rowcount == 1
 
+    def set_outcome(self, session_id: str, outcome: dict[str, Any]) -> None:
+        with self.engine.begin() as c:
+            c.execute(redirect_sessions.update().where(redirect_sessions.c.id == session_id).values(outcome=outcome))
+
     def get_session(self, session_id: str) -> RedirectSession | None:
         with self.engine.connect() as c:
             query = sa.select(redirect_sessions).where(redirect_sessions.c.id == session_id)

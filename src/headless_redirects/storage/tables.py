@@ -14,6 +14,7 @@ __all__ = [
     "authorization_codes",
     "browser_sessions",
     "members",
+    "orders",
     "rate_limits",
     "metadata",
     "redirect_sessions",
@@ -184,4 +185,23 @@ rate_limits = sa.Table(
     sa.Column("window_start", sa.BigInteger, nullable=False),
     sa.Column("count", sa.Integer, nullable=False),
     sqlite_with_rowid=False,
+)
+
+
+# Orders placed by the built-in demo flow provider (a real provider keeps its own).
+orders = sa.Table(
+    "orders",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("site_id", sa.String(36), nullable=False),
+    sa.Column("session_id", sa.String(36), nullable=False, unique=True),
+    sa.Column("intent", sa.String(32), nullable=False),
+    sa.Column("number", sa.String(32), nullable=False),
+    sa.Column("event_id", sa.String(36)),
+    sa.Column("visitor_id", sa.String(36)),
+    sa.Column("member_id", sa.String(36)),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("total", sa.String(32), nullable=False),
+    sa.Column("items", sa.JSON, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
 )

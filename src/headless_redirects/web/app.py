@@ -6,7 +6,7 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
 from ..settings import Settings
-from . import api, health, hosted, oauth, openapi, shortlinks
+from . import api, checkout, health, hosted, oauth, openapi, shortlinks
 from .errors import exception_handlers
 from .hotpath import HotPath
 from .middleware import RequestIdMiddleware
@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True,
             *api.routes(),
             *oauth.routes(),
             *hosted.routes(),
+            *checkout.routes(),
             *shortlinks.routes(),
             *health.routes(),
             *openapi.routes(),

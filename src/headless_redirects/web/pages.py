@@ -31,6 +31,8 @@ _MESSAGES = {
     "error": ("Something went wrong", "The request could not be completed."),
     "logged_in": ("Done", "You are logged in."),
     "logged_out": ("Done", "You are logged out."),
+    "cancelled": ("Cancelled", "You left the checkout. Nothing was ordered."),
+    "added": ("Done", "The product is in your cart."),
 }
 
 

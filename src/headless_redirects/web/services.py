@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from ..flows import FlowProvider, ProviderContext, load_provider
 from ..service.create_session import SessionService
 from ..service.flows import FlowService
 from ..service.keys import KeyRing
@@ -16,12 +17,13 @@ from ..settings import Settings
 from ..storage.database import Database
 from ..storage.identity import IdentityStore
 from ..storage.migrate import upgrade
+from ..storage.orders import OrderStore
 from ..storage.repository import Store
 
 __all__ = ["Services", "bootstrap", "services_of"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Services:
     settings: Settings
     db: Database
@@ -33,6 +35,17 @@ class Services:
     identity: IdentityStore
     members: MemberService
     flows: FlowService
+    orders: OrderStore
+    providers: dict[str, FlowProvider]
+
+    def provider_for(self, site_id: str) -> FlowProvider:
+        """The site's flow provider (``sites.flow_provider``), loaded once per instance."""
+        tenant = self.tenants.tenant(site_id)
+        name = tenant.site.flow_provider if tenant is not None else "demo"
+        provider = self.providers.get(name)
+        if provider is None:
+            provider = self.providers[name] = load_provider(name, ProviderContext(self.orders))
+        return provider
 
 
 def bootstrap(settings: Settings, *, migrate: bool = True) -> Services:
@@ -50,7 +63,8 @@ def bootstrap(settings: Settings, *, migrate: bool = True) -> Services:
                                              settings.login_failure_window))
     sessions = SessionService(store, tenants, tokens, settings)
     flows = FlowService(store, identity, tokens, settings)
-    return Services(settings, db, store, keys, tenants, tokens, sessions, identity, members, flows)
+    return Services(settings, db, store, keys, tenants, tokens, sessions, identity, members, flows,
+                    OrderStore(db), {})
 
 
 def services_of(request: Request) -> Services:

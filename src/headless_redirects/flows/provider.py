@@ -1,0 +1,82 @@
+"""The flow-provider interface.
+
+A provider answers two questions for a hosted flow page: what does the visitor see
+(:meth:`FlowProvider.view`), and what happens when they complete it
+(:meth:`FlowProvider.place_order`). The hosted site does the rest: landing rules, buttons,
+callbacks and their parameters, and the session's life cycle.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..domain.outcomes import PlacedOrder
+
+__all__ = ["Buyer", "FlowProvider", "FlowRequest", "FlowView", "LineItem", "Option", "ProviderContext"]
+
+
+@dataclass(frozen=True, slots=True)
+class FlowRequest:
+    """One flow page: the session's intent and its validated parameters."""
+
+    site_id: str
+    session_id: str
+    intent: str
+    params: dict[str, Any]
+    lang: str
+
+
+@dataclass(frozen=True, slots=True)
+class Buyer:
+    visitor_id: str | None
+    member_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LineItem:
+    name: str
+    quantity: int
+    unit_price: str  # decimal string in the view's currency, e.g. "18.00"
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A choice the visitor makes on the page (a booking slot)."""
+
+    id: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class FlowView:
+    title: str
+    items: list[LineItem] = field(default_factory=list)
+    currency: str = "USD"
+    total: str = "0.00"
+    details: list[tuple[str, str]] = field(default_factory=list)
+    options: list[Option] = field(default_factory=list)
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderContext:
+    """What the service hands a provider: a place to store the orders it places."""
+
+    orders: Any  # storage.orders.OrderStore
+
+
+class FlowProvider(ABC):
+    """Subclass and name it in a site's ``flow_provider`` as ``package.module:Class``."""
+
+    def __init__(self, context: ProviderContext) -> None:
+        self.context = context
+
+    @abstractmethod
+    def view(self, request: FlowRequest) -> FlowView:
+        """What the page shows for this intent and these parameters."""
+
+    @abstractmethod
+    def place_order(self, request: FlowRequest, buyer: Buyer, choice: str | None = None) -> PlacedOrder:
+        """Create the order (and take payment); ``choice`` is the option picked, if any."""
