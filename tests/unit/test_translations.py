@@ -8,7 +8,7 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from headless_redirects.web import hosted, pages
+from headless_redirects.web import checkout, hosted, pages
 from headless_redirects.web.i18n import LANGUAGES, gettext_for, pick_language
 
 WEB = Path(hosted.__file__).parent
@@ -22,6 +22,13 @@ def _msgids() -> set[str]:
         ids |= {title, text}
     ids |= set(hosted._LOGIN_ERRORS.values())
     ids |= set(re.findall(r'_\("([^"]+)"\)', (WEB / "hosted.py").read_text()))
+    ids |= set(checkout._COMPLETE_LABEL.values()) | set(checkout._BACK_LABEL.values()) | {"Place order"}
+    # the demo provider's page titles and detail labels
+    demo = (WEB.parent / "flows" / "demo.py").read_text()
+    ids |= set(re.findall(r'self\._priced\("([^"]+)"', demo)) | set(re.findall(r'title="([^"]+)"', demo))
+    labels = {"When", "Time zone", "With", "Where", "Billing", "Reservation", "Product", "Staff"}
+    assert all(f'("{label}", ' in demo for label in labels)
+    ids |= labels
     return ids
 
 
