@@ -42,6 +42,10 @@ if (step === 'auth-url') {
   if (args.logoutTo) {
     out.logoutUrl = (await auth.logout(args.logoutTo)).logoutUrl;
   }
+} else if (step === 'create') {
+  // createRedirectSession with visitor tokens, as a client site's server would call it.
+  const { redirectSession } = await client.redirects.createRedirectSession(args.body);
+  out.session = redirectSession;
 } else {
   throw new Error(`unknown step ${step}`);
 }
