@@ -116,6 +116,46 @@ def cmd_members_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sites_set(args: argparse.Namespace) -> int:
+    from .flows import ProviderContext, load_provider
+
+    store = _store(_settings(args))
+    values: dict[str, object] = {}
+    if args.flow_provider:
+        try:
+            load_provider(args.flow_provider, ProviderContext(orders=None))
+        except (ValueError, ImportError, AttributeError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        values["flow_provider"] = args.flow_provider
+    if args.base_url:
+        values["base_url"] = args.base_url.rstrip("/")
+    if not values or not store.update_site(args.site_id, **values):
+        print("error: nothing to change, or no such site", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_sites_pages(args: argparse.Namespace) -> int:
+    """Set the custom page of one intent (used with useGenericWixPages=false / checkIfPublish)."""
+    from .domain.intents import INTENTS
+
+    store = _store(_settings(args))
+    site = store.get_site(args.site_id)
+    if site is None or args.intent not in INTENTS or args.intent == "auth" or not args.path.startswith("/"):
+        print("error: unknown site, an intent other than auth, and a path starting with / are needed",
+              file=sys.stderr)
+        return 2
+    pages = dict(site.page_settings)
+    if args.remove:
+        pages.pop(args.intent, None)
+    else:
+        pages[args.intent] = {"path": args.path, "published": args.published}
+    store.update_site(args.site_id, page_settings=pages)
+    print(json.dumps(pages))
+    return 0
+
+
 def _redacted(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -152,6 +192,20 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--password-stdin", action="store_true", required=True,
                         help="read the password from the first line of standard input")
     create.set_defaults(func=cmd_members_create)
+
+    sites_cmd = sub.add_parser("sites", help="configure sites").add_subparsers(dest="sites_command", required=True)
+    set_cmd = sites_cmd.add_parser("set", parents=[common], help="a site's flow provider or base URL")
+    set_cmd.add_argument("--site-id", required=True)
+    set_cmd.add_argument("--flow-provider", help="'demo' or 'package.module:Class'")
+    set_cmd.add_argument("--base-url", help="where the site's hosted pages are served")
+    set_cmd.set_defaults(func=cmd_sites_set)
+    pages = sites_cmd.add_parser("pages", parents=[common], help="a site's custom page for an intent")
+    pages.add_argument("--site-id", required=True)
+    pages.add_argument("--intent", required=True)
+    pages.add_argument("--path", default="/", help="the custom page's path on the site's base URL")
+    pages.add_argument("--published", action="store_true", help="the page is published (for checkIfPublish)")
+    pages.add_argument("--remove", action="store_true", help="forget the intent's custom page")
+    pages.set_defaults(func=cmd_sites_pages)
     return parser
 
 

@@ -82,3 +82,33 @@ def _printed(proc: subprocess.Popen[str], label: str) -> str:
         lines.append(line)
     line = next(line for line in lines if line.strip().startswith(label + ":"))
     return line.split(":", 1)[1].split()[0]
+
+
+def test_sites_pages_and_provider(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    tenant = json.loads(subprocess.run([*CLI, "init", "--json"], env=env, capture_output=True, text=True,
+                                       check=True).stdout)
+    done = subprocess.run([*CLI, "sites", "pages", "--site-id", tenant["siteId"], "--intent", "ecomCheckout",
+                           "--path", "/my-checkout", "--published"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0 and json.loads(done.stdout) == {"ecomCheckout": {"path": "/my-checkout",
+                                                                                  "published": True}}
+    bad = subprocess.run([*CLI, "sites", "set", "--site-id", tenant["siteId"], "--flow-provider", "nope:Nothing"],
+                         env=env, capture_output=True, text=True)
+    assert bad.returncode == 2
+    ok = subprocess.run([*CLI, "sites", "set", "--site-id", tenant["siteId"], "--flow-provider", "demo"],
+                        env=env, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_members_create_reads_the_password_from_stdin(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    tenant = json.loads(subprocess.run([*CLI, "init", "--json"], env=env, capture_output=True, text=True,
+                                       check=True).stdout)
+    args = [*CLI, "members", "create", "--site-id", tenant["siteId"], "--email", "Ada@Example.com", "--password-stdin"]
+    done = subprocess.run(args, env=env, input="a long password\n", capture_output=True, text=True)
+    assert done.returncode == 0 and json.loads(done.stdout)["email"] == "ada@example.com"
+    again = subprocess.run(args, env=env, input="a long password\n", capture_output=True, text=True)
+    assert again.returncode == 2 and "already exists" in again.stderr
+    short = subprocess.run([*args[:-3], "--email", "b@example.com", "--password-stdin"], env=env, input="short\n",
+                           capture_output=True, text=True)
+    assert short.returncode == 2

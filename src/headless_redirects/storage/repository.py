@@ -120,6 +120,10 @@ class Store:
         with self.engine.begin() as c:
             c.execute(api_keys.insert().values(**_fields(key)))
 
+    def update_site(self, site_id: str, **values: Any) -> bool:
+        with self.engine.begin() as c:
+            return c.execute(sites.update().where(sites.c.id == site_id).values(**values)).rowcount == 1
+
     def get_site(self, site_id: str) -> SiteRow | None:
         with self.engine.connect() as c:
             return _row(SiteRow, c.execute(sa.select(sites).where(sites.c.id == site_id)).first())
