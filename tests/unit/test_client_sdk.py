@@ -11,6 +11,7 @@ import pytest
 
 from headless_redirects.client import (
     AccessToken,
+    APIError,
     ApiKeyStrategy,
     AuthenticationError,
     ConnectionFailed,
@@ -144,18 +145,18 @@ def test_retries_on_retry_after_stop(world: World) -> None:
         "message": "busy", "details": {"applicationError": {"code": "UNAVAILABLE", "description": "busy", "data": {}}}}))
     client = create_client(auth=ApiKeyStrategy(api_key="k", site_id=GUID), base_url=PUBLIC_URL,
                            retry=RetryPolicy(max_retries=2), http=httpx.Client(transport=transport))
-    with pytest.raises(Exception) as err:
+    with pytest.raises(APIError) as err:
         client.redirects.create_redirect_session(login={})
-    assert len(calls) == 3 and getattr(err.value, "status", None) == 503
+    assert len(calls) == 3 and err.value.status == 503 and err.value.code == "UNAVAILABLE"
 
 
 def test_no_retry_without_retry_after_or_on_other_errors(world: World) -> None:
     calls, transport = _counting(lambda r: httpx.Response(503))
     client = create_client(auth=ApiKeyStrategy(api_key="k", site_id=GUID), base_url=PUBLIC_URL,
                            http=httpx.Client(transport=transport))
-    with pytest.raises(Exception):
+    with pytest.raises(APIError) as err:
         client.redirects.create_redirect_session(login={})
-    assert len(calls) == 1
+    assert len(calls) == 1 and err.value.status == 503
 
 
 def test_connection_refused_is_retried_then_raised() -> None:

@@ -33,7 +33,8 @@ def _create_session_op(strategy: Strategy, base_url: str, params: dict[str, Any]
 
 
 class _Base:
-    def __init__(self, auth: Strategy, base_url: str, modules: dict[str, Any] | None, retry: RetryPolicy | None) -> None:
+    def __init__(self, auth: Strategy, base_url: str, modules: dict[str, Any] | None,
+                 retry: RetryPolicy | None) -> None:
         self.base_url = base_url.rstrip("/")
         self.strategy = auth
         self.retry = retry or RetryPolicy()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 __all__ = ["AccessToken", "OAuthData", "RedirectSession", "RefreshToken", "TokenRole", "Tokens", "URLDetails"]
 
 
-class TokenRole(str, Enum):
+class TokenRole(StrEnum):
     NONE = "none"
     VISITOR = "visitor"
     MEMBER = "member"
