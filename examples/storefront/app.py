@@ -54,7 +54,8 @@ def _tokens_from(request: Request) -> Tokens | None:
     if not isinstance(raw, dict):
         return None
     try:
-        return Tokens(AccessToken(raw["access"], int(raw["expires_at"])), RefreshToken(raw["refresh"], TokenRole(raw["role"])))
+        return Tokens(AccessToken(raw["access"], int(raw["expires_at"])),
+                      RefreshToken(raw["refresh"], TokenRole(raw["role"])))
     except (KeyError, ValueError, TypeError):
         return None
 
@@ -77,9 +78,9 @@ def create_app(service_url: str, client_id: str, public_url: str) -> Starlette:
     def keep_tokens(response: Response, sdk: Any) -> Response:
         t = sdk.auth.get_tokens()
         if t.access_token.value:
-            response.set_cookie(TOKENS, _encode({"access": t.access_token.value, "expires_at": t.access_token.expires_at,
-                                                 "refresh": t.refresh_token.value, "role": t.refresh_token.role.value}),
-                                httponly=True, samesite="lax", path="/")
+            value = {"access": t.access_token.value, "expires_at": t.access_token.expires_at,
+                     "refresh": t.refresh_token.value, "role": t.refresh_token.role.value}
+            response.set_cookie(TOKENS, _encode(value), httponly=True, samesite="lax", path="/")
         else:
             response.delete_cookie(TOKENS, path="/")
         return response
