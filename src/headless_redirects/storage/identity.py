@@ -126,7 +126,7 @@ class IdentityStore:
                     *also: tuple[Compiled, Mapping[str, Any]]) -> bool:
         """Mark the code redeemed and, in the same transaction, write ``also`` (the refresh token
         it issues); ``False``, writing nothing, when it already was redeemed (by any instance)."""
-        return self.fast.write_if((self._redeem, {"code_hash": code_hash, "now": now, "grant_id": grant_id}), *also)
+        return self.fast.write(*also, guard=(self._redeem, {"code_hash": code_hash, "now": now, "grant_id": grant_id}))
 
     # --- rate limits -----------------------------------------------------------------------
 

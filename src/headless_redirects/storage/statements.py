@@ -91,37 +91,20 @@ class Statements:
                 conn.rollback()  # end the read transaction before the connection goes back
             return None if row is None else tuple(row)
 
-    def write(self, *steps: tuple[Compiled, Mapping[str, Any]]) -> list[int]:
-        """Run the statements in one transaction and commit; the row counts, in order."""
+    def write(self, *steps: tuple[Compiled, Mapping[str, Any]],
+              guard: tuple[Compiled, Mapping[str, Any]] | None = None) -> bool:
+        """Run the statements in one transaction and commit. A ``guard`` runs first and must
+        change exactly one row; when it changes none, nothing is written and the answer is
+        ``False`` (a compare-and-set, such as redeeming a code once)."""
         with self.connection() as conn:
             cursor = conn.cursor()
+            statement, params = guard or steps[0]
             try:
-                counts = []
-                for statement, params in steps:
+                if guard is not None:
                     cursor.execute(statement.sql, statement.bind(params))
-                    counts.append(cursor.rowcount)
-                conn.commit()
-                return counts
-            except self.dialect.loaded_dbapi.Error as exc:
-                conn.rollback()
-                raise self._error(statement, params, exc) from exc
-            except BaseException:
-                conn.rollback()
-                raise
-            finally:
-                cursor.close()
-
-    def write_if(self, guard: tuple[Compiled, Mapping[str, Any]], *steps: tuple[Compiled, Mapping[str, Any]]) -> bool:
-        """Run ``guard``; only if it changed exactly one row, run ``steps`` too; one transaction,
-        one commit. ``False`` (and nothing written) when the guard changed nothing."""
-        with self.connection() as conn:
-            cursor = conn.cursor()
-            statement, params = guard
-            try:
-                cursor.execute(statement.sql, statement.bind(params))
-                if cursor.rowcount != 1:
-                    conn.rollback()
-                    return False
+                    if cursor.rowcount != 1:
+                        conn.rollback()
+                        return False
                 for statement, params in steps:
                     cursor.execute(statement.sql, statement.bind(params))
                 conn.commit()

@@ -18,7 +18,15 @@ from ..domain.sessions import ABANDONED, COMPLETED, RedirectSession
 from ..flows import Buyer, FlowRequest
 from ..flows.demo import DemoProvider, encode_checkout_data
 from ..service.flows import Browser, FlowError, OtherBrowser, SessionNotFound
-from .hosted import _attempt, _browser, _flow_error_page, _login_form, _site_name, _with_cookie
+from .hosted import (
+    _REDIRECT_HEADERS,
+    _attempt,
+    _browser,
+    _flow_error_page,
+    _login_form,
+    _site_name,
+    _with_cookie,
+)
 from .i18n import gettext_for
 from .pages import page_language, render, render_message
 from .services import Services, services_of
@@ -32,7 +40,6 @@ _COMPLETE_LABEL = {"ecomOrderPaymentRequest": "Pay", "bookingsCheckout": "Book",
 _BACK_LABEL = {"ecomCheckout": "Back to cart", "storesProduct": "Back to cart",
                "bookingsCheckout": "Back to services", "bookingsBook": "Back to services",
                "paidPlansCheckout": "Change plan"}
-_REDIRECT_HEADERS = {"referrer-policy": "no-referrer", "cache-control": "no-store"}
 
 
 def _flow_request(session: RedirectSession, lang: str) -> FlowRequest:
@@ -58,19 +65,27 @@ def _back_params(session: RedirectSession) -> dict[str, str]:
     return {}
 
 
-async def flow_page(request: Request) -> Response:
-    services = services_of(request)
+async def _land(request: Request, services: Services) -> tuple[Any, Browser, RedirectSession | Response, str]:
+    """The form (on POST), the browser, the landed flow session (or the error page to answer)
+    and the page's language: what every flow page starts with."""
     form = await request.form() if request.method == "POST" else None
     source: Any = form if form is not None else request.query_params
     browser = await _browser(request, services)
     try:
         session = await services.db.run(services.flows.land, source.get("redirectSessionId"), browser, FLOW_INTENTS)
     except FlowError as exc:
-        return _with_cookie(_flow_error_page(request, exc), request, browser, services)
+        return form, browser, _with_cookie(_flow_error_page(request, exc), request, browser, services), "en"
+    lang = page_language(None, str(source.get("lang") or session.lang or ""))
+    return form, browser, session, lang
+
+
+async def flow_page(request: Request) -> Response:
+    services = services_of(request)
+    form, browser, session, lang = await _land(request, services)
+    if isinstance(session, Response):
+        return session
     if INTENT_PATHS[session.intent] != request.url.path:
         return _with_cookie(render_message(request, 404, "not_found"), request, browser, services)
-    lang = page_language(request, session.lang) if form is None else page_language(None, str(form.get("lang") or
-                                                                                            session.lang or ""))
     if form is None:
         return await _show(request, services, session, browser, lang)
     if not secrets.compare_digest(str(form.get("csrf", "")), browser.csrf(session.id)):
@@ -200,14 +215,9 @@ async def thank_you(request: Request) -> Response:
 async def sign_in(request: Request) -> Response:
     """Logging in during a flow: the hosted login, then back to the same flow page."""
     services = services_of(request)
-    form = await request.form() if request.method == "POST" else None
-    source: Any = form if form is not None else request.query_params
-    browser = await _browser(request, services)
-    try:
-        session = await services.db.run(services.flows.land, source.get("redirectSessionId"), browser, FLOW_INTENTS)
-    except FlowError as exc:
-        return _with_cookie(_flow_error_page(request, exc), request, browser, services)
-    lang = page_language(request, session.lang) if form is None else page_language(None, str(form.get("lang") or ""))
+    form, browser, session, lang = await _land(request, services)
+    if isinstance(session, Response):
+        return session
     back = _page_url(session, INTENT_PATHS[session.intent], lang)
     if form is None:
         return _login_form(request, services, session, browser, action="/flow/sign-in")
