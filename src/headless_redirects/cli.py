@@ -156,6 +156,103 @@ def cmd_sites_pages(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_rows(rows: list[dict[str, object]]) -> None:
+    for row in rows:
+        print(json.dumps(row, default=str))
+
+
+def cmd_apps(args: argparse.Namespace) -> int:
+    import time
+    import uuid
+
+    from .domain.callbacks import UrlProblem, normalize_domain, parse_absolute_url
+    from .storage.repository import AppRow
+
+    store = _store(_settings(args))
+    if store.get_site(args.site_id) is None:
+        print(f"error: no site {args.site_id}", file=sys.stderr)
+        return 2
+    if args.apps_command == "list":
+        _print_rows([{"clientId": a.client_id, "name": a.name, "allowedDomains": a.allowed_domains,
+                      "redirectUris": a.redirect_uris} for a in store.site_apps(args.site_id)])
+        return 0
+    for uri in args.redirect_uri or []:
+        if isinstance(parse_absolute_url(uri), UrlProblem):
+            print(f"error: bad redirect URI {uri!r}", file=sys.stderr)
+            return 2
+    app = AppRow(str(uuid.uuid4()), args.site_id, args.name,
+                 sorted({normalize_domain(d) for d in args.allowed_domain or []}), list(args.redirect_uri or []),
+                 int(time.time()))
+    store.insert_app(app)
+    print(json.dumps({"clientId": app.client_id}))
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    import time
+    import uuid
+
+    from .service.keys import KeyRing
+    from .service.secrets import digest, new_secret
+    from .service.tenancy import API_KEY_SCOPE
+    from .storage.repository import ApiKeyRow
+
+    settings = _settings(args)
+    store = _store(settings)
+    if args.keys_command == "rotate-signing":
+        ring = KeyRing(store, issuer=settings.public_url)
+        ring.load()
+        print(json.dumps({"kid": ring.rotate()}))
+        return 0
+    if args.keys_command == "revoke":
+        if not store.revoke_api_key(args.key_id, int(time.time())):
+            print("error: no such active key", file=sys.stderr)
+            return 2
+        return 0
+    if store.get_site(args.site_id) is None:
+        print(f"error: no site {args.site_id}", file=sys.stderr)
+        return 2
+    if args.keys_command == "list":
+        _print_rows([{"id": k.id, "name": k.name, "scopes": k.scopes, "revoked": k.revoked_at is not None}
+                     for k in store.site_api_keys(args.site_id)])
+        return 0
+    secret = new_secret("hrk_")
+    key = ApiKeyRow(str(uuid.uuid4()), digest(secret), args.site_id, args.name, [API_KEY_SCOPE], int(time.time()), None)
+    store.insert_api_key(key)
+    print(json.dumps({"id": key.id, "apiKey": secret}))
+    return 0
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    import dataclasses
+    import time
+
+    store = _store(_settings(args))
+    now = int(time.time())
+    if args.sessions_command == "show":
+        session = store.get_session(args.session_id)
+        if session is None:
+            print("error: no such session", file=sys.stderr)
+            return 2
+        row = dataclasses.asdict(session)
+        row.pop("session_token_hash")
+        row.pop("bound_browser")
+        print(json.dumps({**row, "state": session.state_at(now)}, indent=2, default=str))
+        return 0
+    _print_rows([{"id": s.id, "intent": s.intent, "state": s.state_at(now), "siteId": s.site_id,
+                  "createdAt": s.created_at, "expiresAt": s.expires_at}
+                 for s in store.list_sessions(args.site_id, args.limit)])
+    return 0
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    import time
+
+    store = _store(_settings(args))
+    print(json.dumps({"deleted": store.purge_expired(int(time.time()), args.keep_days * 86400)}))
+    return 0
+
+
 def _redacted(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -206,6 +303,44 @@ def build_parser() -> argparse.ArgumentParser:
     pages.add_argument("--published", action="store_true", help="the page is published (for checkIfPublish)")
     pages.add_argument("--remove", action="store_true", help="forget the intent's custom page")
     pages.set_defaults(func=cmd_sites_pages)
+
+    apps = sub.add_parser("apps", help="OAuth apps").add_subparsers(dest="apps_command", required=True)
+    apps_list = apps.add_parser("list", parents=[common])
+    apps_list.add_argument("--site-id", required=True)
+    apps_create = apps.add_parser("create", parents=[common])
+    apps_create.add_argument("--site-id", required=True)
+    apps_create.add_argument("--name", default="app")
+    apps_create.add_argument("--allowed-domain", action="append", metavar="HOST")
+    apps_create.add_argument("--redirect-uri", action="append", metavar="URI")
+    for p in (apps_list, apps_create):
+        p.set_defaults(func=cmd_apps)
+
+    keys = sub.add_parser("keys", help="API keys and signing keys").add_subparsers(dest="keys_command", required=True)
+    keys_list = keys.add_parser("list", parents=[common])
+    keys_list.add_argument("--site-id", required=True)
+    keys_create = keys.add_parser("create", parents=[common], help="a new API key, printed once")
+    keys_create.add_argument("--site-id", required=True)
+    keys_create.add_argument("--name", default="key")
+    keys_revoke = keys.add_parser("revoke", parents=[common])
+    keys_revoke.add_argument("--key-id", required=True)
+    keys_rotate = keys.add_parser("rotate-signing", parents=[common],
+                                  help="a new token signing key; old ones verify until their tokens expire")
+    for p in (keys_list, keys_create, keys_revoke, keys_rotate):
+        p.set_defaults(func=cmd_keys)
+
+    sessions = sub.add_parser("sessions", help="redirect sessions").add_subparsers(dest="sessions_command",
+                                                                                   required=True)
+    sessions_list = sessions.add_parser("list", parents=[common])
+    sessions_list.add_argument("--site-id")
+    sessions_list.add_argument("--limit", type=int, default=20)
+    sessions_show = sessions.add_parser("show", parents=[common])
+    sessions_show.add_argument("session_id")
+    for p in (sessions_list, sessions_show):
+        p.set_defaults(func=cmd_sessions)
+
+    purge = sub.add_parser("purge", parents=[common], help="delete sessions and tokens long expired")
+    purge.add_argument("--keep-days", type=int, default=7)
+    purge.set_defaults(func=cmd_purge)
     return parser
 
 

@@ -112,3 +112,42 @@ def test_members_create_reads_the_password_from_stdin(tmp_path: Path) -> None:
     short = subprocess.run([*args[:-3], "--email", "b@example.com", "--password-stdin"], env=env, input="short\n",
                            capture_output=True, text=True)
     assert short.returncode == 2
+
+
+def test_admin_commands(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=60)
+
+    tenant = json.loads(run("init", "--json").stdout)
+    site = tenant["siteId"]
+    app = json.loads(run("apps", "create", "--site-id", site, "--allowed-domain", "Shop.Example.com",
+                         "--redirect-uri", "https://shop.example.com/cb").stdout)
+    listed = [json.loads(line) for line in run("apps", "list", "--site-id", site).stdout.splitlines()]
+    assert {a["clientId"] for a in listed} == {tenant["clientId"], app["clientId"]}
+    assert run("apps", "create", "--site-id", site, "--redirect-uri", "javascript:x").returncode == 2
+
+    key = json.loads(run("keys", "create", "--site-id", site).stdout)
+    assert key["apiKey"].startswith("hrk_")
+    assert len(run("keys", "list", "--site-id", site).stdout.splitlines()) == 2
+    assert run("keys", "revoke", "--key-id", key["id"]).returncode == 0
+    assert run("keys", "revoke", "--key-id", key["id"]).returncode == 2
+    assert "revoked\": true" in run("keys", "list", "--site-id", site).stdout
+    assert json.loads(run("keys", "rotate-signing").stdout)["kid"]
+
+    from starlette.testclient import TestClient
+
+    from headless_redirects.settings import Settings
+    from headless_redirects.web.app import create_app
+
+    app_ = create_app(Settings(database_url=env["HEADLESS_REDIRECTS_DATABASE_URL"]))
+    r = TestClient(app_).post("/_api/redirects-api/v1/redirect-session", json={"login": {}},
+                              headers={"Authorization": tenant["apiKey"], "wix-site-id": site})
+    session_id = r.json()["redirectSession"]["id"]
+    app_.services.db.dispose()  # type: ignore[attr-defined]
+    rows = [json.loads(line) for line in run("sessions", "list", "--site-id", site).stdout.splitlines()]
+    assert [(s["id"], s["state"]) for s in rows] == [(session_id, "CREATED")]
+    shown = json.loads(run("sessions", "show", session_id).stdout)
+    assert shown["intent"] == "login" and "session_token_hash" not in shown
+    assert json.loads(run("purge").stdout) == {"deleted": 0}
