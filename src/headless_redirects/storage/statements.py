@@ -95,28 +95,41 @@ class Statements:
               guard: tuple[Compiled, Mapping[str, Any]] | None = None) -> bool:
         """Run the statements in one transaction and commit. A ``guard`` runs first and must
         change exactly one row; when it changes none, nothing is written and the answer is
-        ``False`` (a compare-and-set, such as redeeming a code once)."""
+        ``False`` (a compare-and-set, such as redeeming a code once). On a server's SQLite
+        database the commit is grouped with the others of the same loop turn (``group_commit``)."""
+        group = self.db.group
+        if group is not None:
+            return group.write(lambda conn: self._execute(conn, steps, guard))
         with self.connection() as conn:
-            cursor = conn.cursor()
-            statement, params = guard or steps[0]
             try:
-                if guard is not None:
-                    cursor.execute(statement.sql, statement.bind(params))
-                    if cursor.rowcount != 1:
-                        conn.rollback()
-                        return False
-                for statement, params in steps:
-                    cursor.execute(statement.sql, statement.bind(params))
-                conn.commit()
-                return True
-            except self.dialect.loaded_dbapi.Error as exc:
-                conn.rollback()
-                raise self._error(statement, params, exc) from exc
+                wrote = self._execute(conn, steps, guard)
+                if wrote:
+                    conn.commit()
+                else:
+                    conn.rollback()
+                return wrote
             except BaseException:
                 conn.rollback()
                 raise
-            finally:
-                cursor.close()
+
+    def _execute(self, conn: Any, steps: tuple[tuple[Compiled, Mapping[str, Any]], ...],
+                 guard: tuple[Compiled, Mapping[str, Any]] | None) -> bool:
+        """Execute without committing; ``False`` when the guard changed no row (then it and
+        nothing else changed anything). A failing statement is undone by the database alone."""
+        cursor = conn.cursor()
+        statement, params = guard or steps[0]
+        try:
+            if guard is not None:
+                cursor.execute(statement.sql, statement.bind(params))
+                if cursor.rowcount != 1:
+                    return False
+            for statement, params in steps:
+                cursor.execute(statement.sql, statement.bind(params))
+            return True
+        except self.dialect.loaded_dbapi.Error as exc:
+            raise self._error(statement, params, exc) from exc
+        finally:
+            cursor.close()
 
     def close(self) -> None:
         """Give back every held connection (at shutdown)."""

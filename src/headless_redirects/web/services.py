@@ -50,7 +50,7 @@ class Services:
 
 def bootstrap(settings: Settings, *, migrate: bool = True) -> Services:
     """Build every service from settings; ``migrate`` applies migrations first."""
-    db = Database(settings.database_url, background_checkpoints=True)
+    db = Database(settings.database_url, background_checkpoints=True, group_commit=True)
     if migrate:
         upgrade(db.engine)
     store = Store(db)

@@ -1,0 +1,102 @@
+"""Group commit on a server's SQLite database: one commit for the writes of one loop turn, each
+write still all-or-nothing, and nothing answered before it is committed."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from headless_redirects.storage.database import Database
+from headless_redirects.storage.migrate import upgrade
+from headless_redirects.storage.repository import Store
+from headless_redirects.storage.tables import redirect_sessions
+from tests.integration.test_storage import _session
+
+
+def _count(path: Path) -> int:
+    # a separate, plain connection sees only what is committed
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.connect() as c:
+        value = int(c.execute(sa.select(sa.func.count()).select_from(redirect_sessions)).scalar_one())
+    engine.dispose()
+    return value
+
+
+@pytest.fixture
+def grouped(tmp_path: Path) -> tuple[Database, Store, Path]:
+    path = tmp_path / "group.db"
+    db = Database(f"sqlite:///{path}", group_commit=True)
+    upgrade(db.engine)
+    return db, Store(db), path
+
+
+def test_writes_of_one_loop_turn_share_a_commit(grouped: tuple[Database, Store, Path]) -> None:
+    db, store, path = grouped
+    assert db.group is not None
+    sessions = [_session(str(uuid.uuid4())) for _ in range(50)]
+
+    async def create(session: object) -> int:
+        await db.run(store.insert_session, session)  # type: ignore[arg-type]
+        return _count(path)  # answered only once committed
+
+    async def main() -> list[int]:
+        return await asyncio.gather(*(create(s) for s in sessions))
+
+    before = db.group.commits
+    seen = asyncio.run(main())
+    assert min(seen) == 50  # every caller saw all 50 rows committed when it got its answer
+    assert db.group.commits - before == 1
+    db.dispose()
+
+
+def test_a_failing_write_is_undone_alone(grouped: tuple[Database, Store, Path]) -> None:
+    db, store, path = grouped
+    existing = _session(str(uuid.uuid4()))
+    store.insert_session(existing)  # no loop: committed at once
+    assert _count(path) == 1
+    good = _session(str(uuid.uuid4()))
+    c = store.fast
+
+    async def main() -> list[object]:
+        async def good_write() -> None:
+            await db.run(store.insert_session, good)
+
+        async def bad_write() -> None:
+            # two steps: the first would insert, the second collides; neither may remain
+            fresh = _session(str(uuid.uuid4()))
+            steps = [c.compile(redirect_sessions.insert().values(
+                {col.name: sa.bindparam(col.name) for col in redirect_sessions.c}))]
+            from headless_redirects.storage.repository import _SESSION_JSON, _encode, _fields
+
+            def values(s: object) -> dict[str, object]:
+                v = _fields(s)
+                for name in _SESSION_JSON:
+                    v[name] = _encode(v[name])
+                return v
+
+            await db.run(c.write, (steps[0], values(fresh)), (steps[0], values(existing)))
+
+        return await asyncio.gather(good_write(), bad_write(), return_exceptions=True)
+
+    results = asyncio.run(main())
+    assert results[0] is None and isinstance(results[1], sa.exc.IntegrityError)
+    assert _count(path) == 2  # the existing one and the good one; the failed write left nothing
+    db.dispose()
+
+
+def test_other_connections_do_not_wait_for_the_group(grouped: tuple[Database, Store, Path]) -> None:
+    db, store, path = grouped
+
+    async def main() -> None:
+        store.insert_session(_session(str(uuid.uuid4())))  # inside the loop: grouped, not yet committed
+        assert db.group is not None and db.group.dirty
+        store.revoke("subject", 1)  # a SQLAlchemy transaction: commits the group first, no lock wait
+        assert not db.group.dirty
+
+    asyncio.run(main())
+    assert _count(path) == 1 and store.revoked_before("subject") == 1
+    db.dispose()
