@@ -45,3 +45,13 @@ def test_internal_errors_leak_nothing(world: World, monkeypatch: object) -> None
     assert r.status_code == 500
     assert r.json()["details"]["applicationError"]["code"] == "INTERNAL"
     assert "secret" not in r.text and r.headers["x-wix-request-id"]
+
+
+def test_hot_paths_answer_405_for_other_methods(world: World) -> None:
+    for path in ("/oauth2/token", "/headless/v1/redirect-session", "/redirect-session/v1/redirect-session"):
+        r = world.client.put(path)
+        assert r.status_code == 405 and r.headers["allow"] == "POST"
+        assert r.json()["details"]["applicationError"]["code"] == "METHOD_NOT_ALLOWED"
+        assert r.headers["x-wix-request-id"]
+    r = world.client.post("/r/AAAAAAAAAAAAAAAAAAAAAA")
+    assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD" and r.headers["content-type"].startswith("text/html")

@@ -118,7 +118,7 @@ class RedirectSession:
             raise InvalidTransition(f"cannot complete a session that is {self.state_at(now)}")
         return replace(self, state=COMPLETED, outcome=outcome)
 
-    def abandon(self, now: int) -> RedirectSession:
+    def abandon(self, now: int, outcome: dict[str, Any] | None = None) -> RedirectSession:
         if self.state_at(now) not in (CREATED, OPENED):
             raise InvalidTransition(f"cannot abandon a session that is {self.state_at(now)}")
-        return replace(self, state=ABANDONED)
+        return replace(self, state=ABANDONED, outcome=self.outcome if outcome is None else outcome)

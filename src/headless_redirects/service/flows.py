@@ -12,10 +12,10 @@ import hashlib
 import hmac
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from ..domain.sessions import ABANDONED, COMPLETED, CREATED, EXPIRED, OPENED, RedirectSession
+from ..domain.sessions import ABANDONED, COMPLETED, CREATED, EXPIRED, InvalidTransition, RedirectSession
 from ..settings import Settings
 from ..storage.identity import BrowserSessionRow, IdentityStore
 from ..storage.repository import Store
@@ -119,7 +119,8 @@ class FlowService:
         session = self.store.get_session(session_id) if session_id else None
         if session is None or session.intent not in tuple(intents):
             raise SessionNotFound()
-        state = session.state_at(int(time.time()))
+        now = int(time.time())
+        state = session.state_at(now)
         if state == EXPIRED:
             raise SessionExpired(session)
         if state in (COMPLETED, ABANDONED):
@@ -127,9 +128,11 @@ class FlowService:
         if session.bound_browser is not None and session.bound_browser != browser.key:
             raise OtherBrowser(session)
         if state == CREATED:
-            if not self.store.move_session(session.id, (CREATED,), state=OPENED, bound_browser=browser.key):
+            opened = replace(session.open(now), bound_browser=browser.key)
+            if not self.store.move_session(session.id, (CREATED,), state=opened.state, bound_browser=browser.key):
                 return self.land(session_id, browser, intents)  # another request opened it first
             self._carry_identity(session, browser)
+            return opened
         return session
 
     def _carry_identity(self, session: RedirectSession, browser: Browser) -> None:
@@ -144,8 +147,14 @@ class FlowService:
                                                  member_since_ms=time.time_ns() // 1_000_000)
 
     def finish(self, session: RedirectSession, state: str, outcome: dict[str, Any]) -> None:
-        """End the flow; a session ends once (a second finish means a replayed form)."""
-        if not self.store.move_session(session.id, (OPENED,), state=state, outcome=outcome):
+        """End the flow (``COMPLETED`` or ``ABANDONED``); a session ends once, so a second
+        finish (a replayed form, another instance first) raises :class:`SessionUsed`."""
+        now = int(time.time())
+        try:
+            ended = session.complete(now, outcome) if state == COMPLETED else session.abandon(now, outcome)
+        except InvalidTransition:
+            raise SessionUsed(session) from None
+        if not self.store.move_session(session.id, (session.state,), state=ended.state, outcome=ended.outcome):
             raise SessionUsed(session)
 
     # --- logout ----------------------------------------------------------------------------

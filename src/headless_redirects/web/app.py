@@ -6,7 +6,7 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
 from ..settings import Settings
-from . import api, checkout, health, hosted, oauth, openapi, shortlinks
+from . import checkout, health, hosted, oauth, openapi
 from .errors import exception_handlers
 from .hotpath import HotPath
 from .middleware import RequestIdMiddleware
@@ -22,11 +22,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True,
     services = services or bootstrap(settings, migrate=migrate)
     app = Starlette(
         routes=[
-            *api.routes(),
             *oauth.routes(),
             *hosted.routes(),
             *checkout.routes(),
-            *shortlinks.routes(),
             *health.routes(),
             *openapi.routes(),
         ],

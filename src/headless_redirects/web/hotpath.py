@@ -3,8 +3,9 @@
 These three carry nearly all the traffic, and on a slow core Starlette's routing, request and
 response objects cost more than the work itself (measured: ~175 µs per short link through the
 router against ~20 µs of storage work). Here each is one dictionary lookup away from its
-handler; everything else (hosted pages, admin, wrong methods) falls through to Starlette. The
-handlers call the same services and the same error mapping as the rest of the app.
+handler, and these paths live only here (a wrong method gets its 405 here too); everything else
+falls through to Starlette. The handlers call the same services and the same error mapping as
+the rest of the app.
 """
 
 from __future__ import annotations
@@ -13,17 +14,24 @@ import time
 from typing import Any
 
 import msgspec
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..domain.errors import PayloadTooLarge
-from .api import SESSION_ROUTES
 from .errors import api_error, log_unhandled
 from .oauth import NO_STORE, token_params
 from .pages import render_message
 from .responses import decode_json
 from .services import Services
 
-__all__ = ["HotPath"]
+__all__ = ["SESSION_ROUTES", "HotPath"]
+
+# Create Redirect Session answers on three paths; the official SDK calls the first.
+SESSION_ROUTES = (
+    "/_api/redirects-api/v1/redirect-session",
+    "/redirect-session/v1/redirect-session",
+    "/headless/v1/redirect-session",
+)
 
 _encode = msgspec.json.Encoder().encode
 _JSON = (b"content-type", b"application/json")
@@ -37,19 +45,24 @@ class HotPath:
         self.app = app
         self.services = services
         self.limit = services.settings.max_body_bytes
-        self.routes: dict[tuple[str, str], Any] = {("POST", "/oauth2/token"): self.token}
+        self.routes: dict[str, Any] = {"/oauth2/token": self.token}
         for path in SESSION_ROUTES:
-            self.routes[("POST", path)] = self.create_session
+            self.routes[path] = self.create_session
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path = scope["path"]
             method = scope["method"]
-            if path.startswith("/r/") and method in ("GET", "HEAD"):
-                await self.guard(self.short_link, scope, receive, send)
+            if path.startswith("/r/"):
+                if method in ("GET", "HEAD"):
+                    await self.guard(self.short_link, scope, receive, send)
+                else:
+                    await render_message(None, 405, "error", headers={"allow": "GET, HEAD"})(scope, receive, send)
                 return
-            handler = self.routes.get((method, path))
+            handler = self.routes.get(path)
             if handler is not None:
+                if method != "POST":
+                    handler = _method_not_allowed
                 await self.guard(handler, scope, receive, send)
                 return
         await self.app(scope, receive, send)
@@ -94,6 +107,10 @@ class HotPath:
         body = decode_json(await _body(receive, headers, self.limit))
         result = await services.db.run(services.sessions.create, caller, body, _text(headers, b"x-wix-linguist"))
         await _send(send, 200, _encode(result), [_JSON])
+
+
+async def _method_not_allowed(scope: Scope, receive: Receive, send: Send) -> None:
+    raise HTTPException(405, "Method Not Allowed", headers={"allow": "POST"})
 
 
 def _headers(scope: Scope) -> dict[bytes, bytes]:

@@ -1,4 +1,5 @@
-"""The OAuth 2.0 token service endpoints (SPEC §4)."""
+"""The OAuth 2.0 token service endpoints (SPEC §4). ``POST /oauth2/token`` itself is on the hot
+path (``web.hotpath``); this module parses its parameters for it."""
 
 from __future__ import annotations
 
@@ -62,13 +63,6 @@ async def _params(request: Request) -> dict[str, str]:
     return token_params(body, request.headers.get("content-type", ""))
 
 
-async def token(request: Request) -> Response:
-    services = services_of(request)
-    params = await _params(request)
-    result = await services.db.run(services.tokens.grant, params)
-    return json_response(result, headers=NO_STORE)
-
-
 async def token_info(request: Request) -> Response:
     services = services_of(request)
     params = await _params(request)
@@ -116,7 +110,6 @@ async def jwks(request: Request) -> Response:
 
 def routes() -> list[Route]:
     return [
-        Route("/oauth2/token", token, methods=["POST"]),
         Route("/oauth2/token-info", token_info, methods=["POST"]),
         Route("/oauth2/revoke", revoke, methods=["POST"]),
         Route("/oauth2/jwks", jwks, methods=["GET"]),

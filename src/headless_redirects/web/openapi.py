@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from .. import __version__
 from ..domain.intents import CALLBACK_FIELDS
-from .api import SESSION_ROUTES
+from .hotpath import SESSION_ROUTES
 from .responses import json_response
 
 __all__ = ["document", "routes"]

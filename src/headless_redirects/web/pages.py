@@ -55,11 +55,13 @@ def render_message(
     back_url: str | None = None,
     *,
     lang: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> HTMLResponse:
     title, text = _MESSAGES.get(kind, _MESSAGES["error"])
     return render(
         "message.html",
         status_code,
+        headers=headers,
         lang=lang or page_language(request),
         title=title,
         text=text,
