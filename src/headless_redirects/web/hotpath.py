@@ -17,11 +17,10 @@ import msgspec
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..domain.errors import PayloadTooLarge
 from .errors import api_error, log_unhandled
 from .oauth import NO_STORE, token_params
 from .pages import render_message
-from .responses import decode_json
+from .responses import decode_json, read_limited
 from .services import Services
 
 __all__ = ["SESSION_ROUTES", "HotPath"]
@@ -92,7 +91,7 @@ class HotPath:
 
     async def token(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = _headers(scope)
-        body = await _body(receive, headers, self.limit)
+        body = await read_limited(receive, headers.get(b"content-length"), self.limit)
         params = token_params(body, headers.get(b"content-type", b"").decode("latin-1"))
         result = await self.services.db.run(self.services.tokens.grant, params)
         await _send(send, 200, _encode(result), [_JSON, *_NO_STORE])
@@ -104,7 +103,7 @@ class HotPath:
         caller = await services.db.run(
             services.sessions.authenticate, _text(headers, b"authorization"), _text(headers, b"wix-site-id")
         )
-        body = decode_json(await _body(receive, headers, self.limit))
+        body = decode_json(await read_limited(receive, headers.get(b"content-length"), self.limit))
         result = await services.db.run(services.sessions.create, caller, body, _text(headers, b"x-wix-linguist"))
         await _send(send, 200, _encode(result), [_JSON])
 
@@ -120,23 +119,6 @@ def _headers(scope: Scope) -> dict[bytes, bytes]:
 def _text(headers: dict[bytes, bytes], name: bytes) -> str | None:
     value = headers.get(name)
     return None if value is None else value.decode("latin-1")
-
-
-async def _body(receive: Receive, headers: dict[bytes, bytes], limit: int) -> bytes:
-    declared = headers.get(b"content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
 
 
 async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:

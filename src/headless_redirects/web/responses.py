@@ -7,10 +7,11 @@ from typing import Any
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive
 
 from ..domain.errors import FieldViolation, PayloadTooLarge, Rule, ValidationFailed
 
-__all__ = ["HTML_SECURITY_HEADERS", "decode_json", "json_response", "read_body"]
+__all__ = ["HTML_SECURITY_HEADERS", "decode_json", "json_response", "read_body", "read_limited"]
 
 _encoder = msgspec.json.Encoder()
 
@@ -28,19 +29,26 @@ def json_response(content: Any, status_code: int = 200, headers: dict[str, str] 
     return Response(_encoder.encode(content), status_code, headers, media_type="application/json")
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, or :class:`PayloadTooLarge` as soon as it passes ``limit`` bytes."""
-    declared = request.headers.get("content-length")
+async def read_limited(receive: Receive, declared: str | bytes | None, limit: int) -> bytes:
+    """The whole body from an ASGI ``receive``, or :class:`PayloadTooLarge` as soon as it (or its
+    declared ``content-length``) passes ``limit`` bytes."""
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(f"the request body is larger than {limit} bytes")
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    return await read_limited(request.receive, request.headers.get("content-length"), limit)
 
 
 def decode_json(body: bytes) -> Any:
