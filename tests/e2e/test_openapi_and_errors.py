@@ -55,3 +55,26 @@ def test_hot_paths_answer_405_for_other_methods(world: World) -> None:
         assert r.headers["x-wix-request-id"]
     r = world.client.post("/r/AAAAAAAAAAAAAAAAAAAAAA")
     assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD" and r.headers["content-type"].startswith("text/html")
+
+
+def test_metrics_count_requests_by_route_template(world: World) -> None:
+    world.client.get("/r/AAAAAAAAAAAAAAAAAAAAAA")
+    world.client.get("/r/BBBBBBBBBBBBBBBBBBBBBB")
+    world.create({"login": {}})
+    text = world.client.get("/metrics").text
+    assert 'headless_redirects_requests_total{method="GET",route="/r/{code}",status="404"} 2.0' in text
+    assert 'route="/_api/redirects-api/v1/redirect-session",status="200"} 1.0' in text
+    assert "AAAAAAAA" not in text  # raw paths never become labels
+    assert "headless_redirects_request_seconds_bucket" in text
+
+
+def test_logs_are_json_with_the_request_id(world: World, capsys: object) -> None:
+    import json
+    import logging
+
+    from headless_redirects.logs import JsonFormatter
+
+    record = logging.LogRecord("headless_redirects.errors", logging.ERROR, __file__, 1, "unhandled error", None, None)
+    record.request_id = "abc123"
+    line = json.loads(JsonFormatter().format(record))
+    assert line["request_id"] == "abc123" and line["level"] == "error" and line["message"] == "unhandled error"

@@ -5,10 +5,12 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
+from ..logs import configure as configure_logs
 from ..settings import Settings
 from . import checkout, health, hosted, oauth, openapi
 from .errors import exception_handlers
 from .hotpath import HotPath
+from .metrics import Metrics
 from .middleware import RequestIdMiddleware
 from .services import Services, bootstrap
 
@@ -20,8 +22,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True,
     """Build the ASGI app. ``migrate`` applies pending migrations before it serves."""
     settings = settings or Settings()
     services = services or bootstrap(settings, migrate=migrate)
+    metrics = Metrics()
     app = Starlette(
         routes=[
+            *metrics.routes(),
             *oauth.routes(),
             *hosted.routes(),
             *checkout.routes(),
@@ -32,11 +36,13 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True,
     )
     app.state.services = services
     # Outermost, so that even a 500 written by Starlette's error middleware carries the id.
-    wrapped = RequestIdMiddleware(HotPath(app, services), access_log=settings.log_level == "debug")
+    wrapped = RequestIdMiddleware(HotPath(app, services), access_log=settings.log_level == "debug", metrics=metrics)
     wrapped.services = services  # type: ignore[attr-defined]
     return wrapped
 
 
 def app_from_env() -> ASGIApp:
     """Factory for ``uvicorn --factory`` workers: ``serve`` has migrated the database already."""
-    return create_app(Settings(), migrate=False)
+    settings = Settings()
+    configure_logs(settings.log_level)
+    return create_app(settings, migrate=False)

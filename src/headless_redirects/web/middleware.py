@@ -8,6 +8,8 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .metrics import Metrics
+
 __all__ = ["REQUEST_ID_HEADER", "RequestIdMiddleware"]
 
 REQUEST_ID_HEADER = "x-wix-request-id"
@@ -16,12 +18,13 @@ log = logging.getLogger("headless_redirects.access")
 
 
 class RequestIdMiddleware:
-    """Give every request an id, answer it in ``x-wix-request-id`` on every response, and
-    (when enabled) write one structured access-log line carrying it."""
+    """Give every request an id, answer it in ``x-wix-request-id`` on every response, count it in
+    the metrics, and (when enabled) write one structured access-log line carrying the id."""
 
-    def __init__(self, app: ASGIApp, *, access_log: bool = False) -> None:
+    def __init__(self, app: ASGIApp, *, access_log: bool = False, metrics: Metrics | None = None) -> None:
         self.app = app
         self.access_log = access_log
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -42,6 +45,8 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            if self.metrics is not None:
+                self.metrics.observe(scope["method"], scope["path"], status, time.perf_counter() - started)
             if self.access_log:
                 log.info(
                     "request",
