@@ -6,6 +6,8 @@ set stays small. Each worker process exposes its own numbers.
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
@@ -33,11 +35,20 @@ class Metrics:
         self.duration = Histogram("headless_redirects_request_seconds", "Time to answer a request",
                                   ["route"], registry=self.registry,
                                   buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5))
+        # ``labels()`` costs more than the counting itself; its children are kept per key.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe(self, method: str, path: str, status: int, seconds: float) -> None:
-        route = route_label(path)
-        self.requests.labels(method, route, str(status)).inc()
-        self.duration.labels(route).observe(seconds)
+        route = "/r/{code}" if path.startswith("/r/") else path
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            label = route_label(path)
+            children = (self.requests.labels(method, label, str(status)), self.duration.labels(label))
+            if len(self._children) < 10_000:
+                self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def routes(self) -> list[Route]:
         async def metrics(_request: Request) -> Response:
