@@ -34,4 +34,6 @@ class Settings(BaseSettings):
     # How long an instance trusts what it read of a site or app before reading it again.
     tenant_cache_seconds: float = Field(default=5.0, ge=0)
     max_body_bytes: int = 64 * 1024
+    # Prometheus metrics at /metrics (a few microseconds a request).
+    metrics: bool = True
     log_level: str = "info"

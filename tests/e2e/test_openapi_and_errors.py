@@ -78,3 +78,11 @@ def test_logs_are_json_with_the_request_id(world: World, capsys: object) -> None
     record.request_id = "abc123"
     line = json.loads(JsonFormatter().format(record))
     assert line["request_id"] == "abc123" and line["level"] == "error" and line["message"] == "unhandled error"
+
+
+def test_metrics_can_be_turned_off(sqlite_url: str) -> None:
+    from tests.conftest import make_world
+
+    w = make_world(sqlite_url, metrics=False)
+    assert w.client.get("/metrics").status_code == 404
+    w.services.db.dispose()

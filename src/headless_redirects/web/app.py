@@ -22,10 +22,10 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True,
     """Build the ASGI app. ``migrate`` applies pending migrations before it serves."""
     settings = settings or Settings()
     services = services or bootstrap(settings, migrate=migrate)
-    metrics = Metrics()
+    metrics = Metrics() if settings.metrics else None
     app = Starlette(
         routes=[
-            *metrics.routes(),
+            *(metrics.routes() if metrics is not None else []),
             *oauth.routes(),
             *hosted.routes(),
             *checkout.routes(),
