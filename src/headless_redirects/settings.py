@@ -16,7 +16,6 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     # Where this service is reached by browsers; hosted pages and short links are built on it.
     public_url: str = "http://127.0.0.1:8080"
-    redis_url: str | None = None
 
     access_token_ttl: int = Field(default=14400, ge=60, description="access token lifetime, seconds")
     refresh_token_ttl: int = Field(default=60 * 60 * 24 * 30, ge=60)

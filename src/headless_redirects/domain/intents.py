@@ -122,15 +122,7 @@ class SessionRequest:
     @property
     def intent_client_id(self) -> str | None:
         """The OAuth app the intent itself names (``logout``, ``auth``), if any."""
-        if self.intent == "logout":
-            return self.params.get("clientId")
-        if self.intent == AUTH_INTENT:
-            return self.params.get("clientId")
-        return None
-
-    @property
-    def maintains_identity(self) -> bool:
-        return self.preferences.maintain_identity and self.intent not in ("logout", AUTH_INTENT)
+        return self.params.get("clientId") if self.intent in ("logout", AUTH_INTENT) else None
 
 
 @dataclass(frozen=True, slots=True)

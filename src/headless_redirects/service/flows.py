@@ -64,7 +64,6 @@ class Browser:
 
     token: str
     row: BrowserSessionRow
-    is_new: bool
 
     @property
     def key(self) -> str:
@@ -100,18 +99,18 @@ class FlowService:
                         self.identity.update_browser_session(row.token_hash, member_id=None, member_site_id=None,
                                                              member_since_ms=None)
                         row = self.identity.browser_session(row.token_hash) or row
-                return Browser(token, row, False)
+                return Browser(token, row)
         token = new_secret("hrb_")
         row = BrowserSessionRow(digest(token), None, None, None, None, now, now + self.settings.browser_session_ttl)
         self.identity.insert_browser_session(row)
-        return Browser(token, row, True)
+        return Browser(token, row)
 
     def log_in(self, browser: Browser, member_id: str, site_id: str) -> Browser:
         self.identity.update_browser_session(browser.key, member_id=member_id, member_site_id=site_id,
                                              member_since_ms=time.time_ns() // 1_000_000)
         row = self.identity.browser_session(browser.key)
         assert row is not None
-        return Browser(browser.token, row, browser.is_new)
+        return Browser(browser.token, row)
 
     # --- landing ---------------------------------------------------------------------------
 

@@ -128,10 +128,6 @@ class Store:
         with self.engine.connect() as c:
             return _row(SiteRow, c.execute(sa.select(sites).where(sites.c.id == site_id)).first())
 
-    def list_sites(self) -> list[SiteRow]:
-        with self.engine.connect() as c:
-            return [SiteRow(**r._mapping) for r in c.execute(sa.select(sites).order_by(sites.c.created_at))]
-
     def get_app(self, client_id: str) -> AppRow | None:
         with self.engine.connect() as c:
             return _row(AppRow, c.execute(sa.select(apps).where(apps.c.client_id == client_id)).first())
