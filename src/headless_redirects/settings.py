@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import ipaddress
+from typing import Literal
+
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEFAULT_DATABASE_URL", "Settings"]
+__all__ = ["DEFAULT_DATABASE_URL", "LOG_LEVELS", "Settings"]
 
 DEFAULT_DATABASE_URL = "sqlite:///headless-redirects.db"
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
 class Settings(BaseSettings):
@@ -33,6 +37,50 @@ class Settings(BaseSettings):
     # How long an instance trusts what it read of a site or app before reading it again.
     tenant_cache_seconds: float = Field(default=5.0, ge=0)
     max_body_bytes: int = 64 * 1024
+    # --- identity API and email (SPEC §11)
+    # smtp://user:pass@host:587 (STARTTLS when offered) or smtps://...; unset: the log and the
+    # development outbox (``headless-redirects mail list``).
+    smtp_url: str | None = None
+    mail_from: str = "headless-redirects <no-reply@localhost>"
+    session_token_ttl: int = Field(default=600, ge=10, le=600, description="member session token lifetime, seconds")
+    verification_code_ttl: int = Field(default=900, ge=60, description="emailed verification code lifetime, seconds")
+    recovery_token_ttl: int = Field(default=3600, ge=60, le=86400, description="password reset link lifetime, seconds")
     # Prometheus metrics at /metrics (a few microseconds a request).
     metrics: bool = True
     log_level: str = "info"
+    # --- operations (issue 13)
+    # ``serve``: where to listen and how many worker processes to run.
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1)
+    # json: one JSON object a line (for a log collector); text: the same fields for a human.
+    log_format: Literal["json", "text"] = "json"
+    # One line per request at info level: method, route template, status, duration, client IP, id.
+    access_log: bool = True
+    # Addresses or networks (comma-separated) of the proxies in front of the service. Only from
+    # them are X-Forwarded-For, X-Forwarded-Proto and x-request-id believed.
+    trusted_proxies: str = ""
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _known_level(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().lower()
+            if value not in LOG_LEVELS:
+                raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        if isinstance(value, list | tuple):
+            value = ",".join(str(v) for v in value)
+        if isinstance(value, str):
+            value = ",".join(p.strip() for p in value.split(",") if p.strip())
+            for part in value.split(",") if value else []:
+                ipaddress.ip_network(part, strict=False)  # raises ValueError: an address or network
+        return value
+
+    @property
+    def trusted_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(p, strict=False) for p in self.trusted_proxies.split(",") if p)

@@ -22,6 +22,9 @@ def _msgids() -> set[str]:
         ids |= {title, text}
     ids |= set(hosted._LOGIN_ERRORS.values())
     ids |= set(re.findall(r'_\("([^"]+)"\)', (WEB / "hosted.py").read_text()))
+    ids |= set(re.findall(r'_\("([^"]+)"\)', (WEB / "account.py").read_text()))
+    # the emails of the identity API (verification codes, password reset)
+    ids |= set(re.findall(r'_\("([^"]+)"\)', (WEB.parent / "service" / "messages.py").read_text()))
     ids |= set(checkout._COMPLETE_LABEL.values()) | set(checkout._BACK_LABEL.values()) | {"Place order"}
     # the demo provider's page titles and detail labels
     demo = (WEB.parent / "flows" / "demo.py").read_text()

@@ -6,6 +6,7 @@
      ├── PermissionDenied        403, applicationError PERMISSION_DENIED
      ├── NotFound                404, applicationError NOT_FOUND
      ├── PayloadTooLarge         413, applicationError PAYLOAD_TOO_LARGE
+     ├── ApplicationError        its own status and string code (the identity API's "-19995"...)
      └── OAuthError              RFC 6749 §5.2 bodies (see ``domain.oauth_errors``)
 """
 
@@ -16,6 +17,7 @@ from dataclasses import field as dataclass_field
 from typing import Any
 
 __all__ = [
+    "ApplicationError",
     "DomainError",
     "FieldViolation",
     "NotFound",
@@ -92,3 +94,14 @@ class NotFound(DomainError):
 
 class PayloadTooLarge(DomainError):
     code = "PAYLOAD_TOO_LARGE"
+
+
+class ApplicationError(DomainError):
+    """An applicationError with a code of its own: the official SDK compares the identity API's
+    codes as strings (``"-19995"`` email exists, ``"-19976"`` wrong password...)."""
+
+    def __init__(self, code: str, description: str, status: int = 400, *, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.code = code
+        self.status = status
+        self.retry_after = retry_after

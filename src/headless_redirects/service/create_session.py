@@ -101,6 +101,9 @@ class SessionService:
         session_token = new_secret("hrs_") if identity is not None else None
         ttl = self.settings.auth_session_ttl if request.intent == AUTH_INTENT else self.settings.session_ttl
         stored_params = dict(request.params)
+        if "sessionToken" in stored_params:
+            # A member session token (SPEC §11) is a bearer secret: only its digest is kept.
+            stored_params["sessionTokenHash"] = digest(str(stored_params.pop("sessionToken")))
         if request.prompt is not None:
             stored_params["prompt"] = request.prompt
         self.store.insert_session(RedirectSession(

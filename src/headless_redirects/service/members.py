@@ -1,4 +1,5 @@
-"""Members: sign-up and login with argon2id passwords, and failed-login limits.
+"""Members: sign-up rules, argon2id passwords (checked off the event loop), and failed-login
+limits.
 
 Failed logins are counted per account and per client IP in the database, so every instance
 sees the same counts; a locked account or IP is refused before its password is even checked.
@@ -8,23 +9,29 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 
 from ..domain.sessions import new_guid
+from ..storage.database import Database
 from ..storage.identity import IdentityStore, MemberRow
+from .passwords import MIN_PASSWORD, Passwords
 
-__all__ = ["LoginFailed", "MemberService", "TooManyAttempts"]
+__all__ = ["APPROVED", "BLOCKED", "PENDING", "EmailTaken", "Limits", "LoginFailed", "MemberService",
+           "TooManyAttempts"]
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
-MIN_PASSWORD = 8
+APPROVED, PENDING, BLOCKED = "APPROVED", "PENDING", "BLOCKED"
 
 
 class LoginFailed(Exception):
     """Wrong email or password, or an invalid sign-up; the message is safe to show."""
+
+
+class EmailTaken(LoginFailed):
+    def __init__(self) -> None:
+        super().__init__("an account with this email already exists")
 
 
 class TooManyAttempts(Exception):
@@ -42,60 +49,96 @@ class Limits:
     window: int = 900
 
 
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def check_email(email: str) -> str | None:
+    """Why ``email`` (normalized) is not a valid address, or ``None``."""
+    return None if _EMAIL.match(email) and len(email) <= 320 else "enter a valid email address"
+
+
+def check_password(password: str) -> str | None:
+    return None if len(password) >= MIN_PASSWORD else f"the password needs at least {MIN_PASSWORD} characters"
+
+
 class MemberService:
-    def __init__(self, store: IdentityStore, limits: Limits | None = None) -> None:
+    def __init__(self, store: IdentityStore, limits: Limits | None = None, db: Database | None = None) -> None:
         self.store = store
+        self.db = db or store.db
         self.limits = limits or Limits()
-        self.hasher = PasswordHasher()  # argon2id at the library's defaults
-        self._dummy_hash: str | None = None
+        self.passwords = Passwords()
 
-    @staticmethod
-    def normalize_email(email: str) -> str:
-        return email.strip().lower()
+    normalize_email = staticmethod(normalize_email)
 
-    def create(self, site_id: str, email: str, password: str) -> MemberRow:
-        email = self.normalize_email(email)
-        if not _EMAIL.match(email) or len(email) > 320:
-            raise LoginFailed("enter a valid email address")
-        if len(password) < MIN_PASSWORD:
-            raise LoginFailed(f"the password needs at least {MIN_PASSWORD} characters")
-        member = MemberRow(new_guid(), site_id, email, self.hasher.hash(password), int(time.time()))
+    # --- sign-up ---------------------------------------------------------------------------
+
+    def insert(self, site_id: str, email: str, password_hash: str | None, *, status: str = APPROVED,
+               email_verified: bool = False, nickname: str | None = None, language: str | None = None) -> MemberRow:
+        """Store a new member (``email`` already normalized and checked); :class:`EmailTaken`."""
+        now = int(time.time())
+        member = MemberRow(new_guid(), site_id, email, password_hash, now, status=status,
+                           email_verified=email_verified, nickname=nickname, language=language, updated_at=now)
         try:
             self.store.insert_member(member)
         except sa.exc.IntegrityError:
-            raise LoginFailed("an account with this email already exists") from None
+            raise EmailTaken() from None
         return member
 
-    def login(self, site_id: str, email: str, password: str, client_ip: str) -> MemberRow:
-        email = self.normalize_email(email)
-        now = int(time.time())
-        keys = (f"login:account:{site_id}:{email}", f"login:ip:{client_ip}")
-        limits = (self.limits.per_account, self.limits.per_ip)
-        for key, limit in zip(keys, limits, strict=True):
+    def create(self, site_id: str, email: str, password: str, **fields: object) -> MemberRow:
+        """Blocking sign-up (the CLI): validate, hash, store."""
+        email = normalize_email(email)
+        problem = check_email(email) or check_password(password)
+        if problem:
+            raise LoginFailed(problem)
+        return self.insert(site_id, email, self.passwords.hash(password), **fields)  # type: ignore[arg-type]
+
+    async def sign_up(self, site_id: str, email: str, password: str, **fields: object) -> MemberRow:
+        """Sign-up from a request: the hash is computed off the event loop."""
+        email = normalize_email(email)
+        problem = check_email(email) or check_password(password)
+        if problem:
+            raise LoginFailed(problem)
+        password_hash = await self.passwords.hash_async(password)
+        return await self.db.run(self.insert, site_id, email, password_hash, **fields)  # type: ignore[arg-type]
+
+    # --- login -----------------------------------------------------------------------------
+
+    def _keys(self, site_id: str, email: str, client_ip: str) -> tuple[str, str]:
+        return f"login:account:{site_id}:{email}", f"login:ip:{client_ip}"
+
+    def _check_limits(self, keys: tuple[str, str], now: int) -> None:
+        for key, limit in zip(keys, (self.limits.per_account, self.limits.per_ip), strict=True):
             if self.store.failures(key, now, self.limits.window) >= limit:
                 raise TooManyAttempts(self.limits.window)
-        member = self.store.member_by_email(site_id, email)
-        if member is None:
-            # An unknown email costs a hash check too, so timing does not tell which emails exist.
-            if self._dummy_hash is None:
-                self._dummy_hash = self.hasher.hash(new_guid())
-            self._password_matches_hash(self._dummy_hash, password)
-        if member is None or not self._password_matches(member, password):
+
+    def _before_check(self, site_id: str, email: str, keys: tuple[str, str]) -> MemberRow | None:
+        self._check_limits(keys, int(time.time()))
+        return self.store.member_by_email(site_id, email)
+
+    def _after_check(self, member: MemberRow | None, ok: bool, keys: tuple[str, str], password: str,
+                     new_hash: str | None) -> MemberRow:
+        now = int(time.time())
+        if member is None or not ok:
             for key in keys:
                 self.store.record_failure(key, now, self.limits.window)
             raise LoginFailed("wrong email or password")
         self.store.clear_failures(keys[0])
-        return member
+        values: dict[str, object] = {"last_login_at": now}
+        if new_hash is not None:
+            values["password_hash"] = new_hash
+        self.store.update_member(member.id, **values)
+        return replace(member, last_login_at=now)
 
-    def _password_matches_hash(self, password_hash: str, password: str) -> bool:
-        try:
-            return bool(self.hasher.verify(password_hash, password))
-        except (VerificationError, InvalidHashError):
-            return False
-
-    def _password_matches(self, member: MemberRow, password: str) -> bool:
-        if not self._password_matches_hash(member.password_hash, password):
-            return False
-        if self.hasher.check_needs_rehash(member.password_hash):
-            self.store.update_password_hash(member.id, self.hasher.hash(password))
-        return True
+    async def login(self, site_id: str, email: str, password: str, client_ip: str) -> MemberRow:
+        """The member behind a correct email and password (of any status: the caller decides
+        what a pending or blocked member gets), or :class:`LoginFailed` / :class:`TooManyAttempts`.
+        An unknown email costs a hash check too, so timing does not tell which emails exist."""
+        email = normalize_email(email)
+        keys = self._keys(site_id, email, client_ip)
+        member = await self.db.run(self._before_check, site_id, email, keys)
+        ok = await self.passwords.matches_async(member.password_hash if member else None, password)
+        new_hash = None
+        if ok and member is not None and member.password_hash and self.passwords.needs_rehash(member.password_hash):
+            new_hash = await self.passwords.hash_async(password)
+        return await self.db.run(self._after_check, member, ok, keys, password, new_hash)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..domain.callbacks import UrlProblem, normalize_domain, parse_absolute_url
+from ..domain.origins import normalize_origin
 from ..storage.repository import ApiKeyRow, AppRow, SiteRow, Store
 from .secrets import digest, new_secret
 
@@ -49,8 +50,11 @@ def create_tenant(
     allowed_domains: Sequence[str],
     redirect_uris: Sequence[str],
     flow_provider: str = "demo",
+    allowed_origins: Sequence[str] = (),
 ) -> NewTenant:
     """Create a site, one OAuth app and one API key (scope ``SCOPE.PROMOTE.VIEW-SEO``)."""
+    for origin in allowed_origins:
+        normalize_origin(origin)  # raises ValueError with the reason
     for uri in redirect_uris:
         parsed = parse_absolute_url(uri)
         if isinstance(parsed, UrlProblem):
@@ -76,6 +80,8 @@ def create_tenant(
         allowed_domains=sorted({normalize_domain(d) for d in allowed_domains if d.strip()}),
         redirect_uris=list(dict.fromkeys(redirect_uris)),
         created_at=now,
+        allowed_origins=list(dict.fromkeys(normalize_origin(o) for o in allowed_origins)),
+        updated_at=time.time_ns() // 1_000_000,
     )
     api_key = new_secret("hrk_")
     key = ApiKeyRow(

@@ -8,12 +8,13 @@ token issued before the subject's ``revoked_before`` instant is refused everywhe
 from __future__ import annotations
 
 import time
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..domain.errors import Unauthenticated
 from ..domain.fields import is_guid
-from ..domain.oauth_errors import InvalidClient, InvalidGrant, InvalidRequest, UnsupportedGrantType
+from ..domain.oauth_errors import InvalidClient, InvalidGrant, InvalidRequest, UnauthorizedClient, UnsupportedGrantType
 from ..domain.pkce import PkceError
 from ..domain.pkce import verify as verify_pkce
 from ..domain.sessions import new_guid
@@ -24,7 +25,23 @@ from .keys import InvalidToken, KeyRing
 from .secrets import digest, new_secret
 from .tenancy import TenantCache
 
-__all__ = ["VISITOR", "MEMBER", "Identity", "TokenService"]
+__all__ = ["MEMBER", "SIGN_ON_SCOPE", "VISITOR", "Identity", "TokenService", "act_for"]
+
+# The API-key scope that lets a site's backend log members in (sign-on, authorized_client).
+# Never granted by default: ``headless-redirects keys create --scope SCOPE.IAM.SIGN-ON``.
+SIGN_ON_SCOPE = "SCOPE.IAM.SIGN-ON"
+
+
+def act_for(state: MutableMapping[str, Any] | None, *, client_id: str | None = None,
+            site_id: str | None = None) -> None:
+    """Record on the request's state the app (or, for an API key, the site) a request acts for:
+    CORS decides on it (``web.cors``)."""
+    if state is None:
+        return
+    if client_id:
+        state["cors_for"] = ("client", client_id.lower())
+    elif site_id:
+        state["cors_for"] = ("site", site_id.lower())
 
 VISITOR = "VISITOR"
 MEMBER = "MEMBER"
@@ -59,19 +76,28 @@ class TokenService:
 
     # --- grants (RFC 6749 §4, §6) ----------------------------------------------------------
 
-    def grant(self, params: dict[str, str]) -> dict[str, Any]:
+    def grant(self, params: dict[str, str], authorization: str | None = None,
+              acting: MutableMapping[str, Any] | None = None) -> dict[str, Any]:
+        """Run a token request. ``acting`` (the request's ASGI state) learns the app or site the
+        request acts for, for CORS (``web.cors``)."""
         grant_type = params.get("grant_type")
         if not grant_type:
             raise InvalidRequest("grant_type is required")
-        if grant_type == "anonymous":
-            return self.anonymous(self._client(params))
+        if grant_type == "authorized_client":
+            return self.authorized_client(params, authorization, acting)
         if grant_type == "refresh_token":
             token = params.get("refresh_token")
             if not token:
                 raise InvalidRequest("refresh_token is required")
-            return self.refresh(self._client(params), token)
+            # The official SDK's SiteSessionAuth sends no clientId: the app is the token's.
+            client_id = self._client(params) if params.get("client_id") else None
+            return self.refresh(client_id, token, acting)
+        client_id = self._client(params)
+        act_for(acting, client_id=client_id)
+        if grant_type == "anonymous":
+            return self.anonymous(client_id)
         if grant_type == "authorization_code":
-            return self.authorization_code(self._client(params), params)
+            return self.authorization_code(client_id, params)
         raise UnsupportedGrantType(f"grant_type {grant_type!r} is not supported")
 
     def _client(self, params: dict[str, str]) -> str:
@@ -90,11 +116,14 @@ class TokenService:
         tenant, _ = found
         return self.issue(VISITOR, new_guid(), tenant.site.id, client_id, "", refresh=True)
 
-    def refresh(self, client_id: str, refresh_token: str) -> dict[str, Any]:
+    def refresh(self, client_id: str | None, refresh_token: str,
+                acting: MutableMapping[str, Any] | None = None) -> dict[str, Any]:
         now = int(time.time())
         row = self.store.refresh_token(digest(refresh_token))
-        if row is None or row.client_id != client_id:
+        if row is None or (client_id is not None and row.client_id != client_id):
             raise InvalidGrant("the refresh token is invalid or was issued to another client")
+        client_id = row.client_id
+        act_for(acting, client_id=client_id)
         if row.revoked_at is not None:
             raise InvalidGrant("the refresh token was revoked")
         if row.expires_at <= now:
@@ -215,6 +244,9 @@ class TokenService:
             raise InvalidGrant("the code was already used; the tokens it issued are revoked")
         if row.expires_at <= time.time():
             raise InvalidGrant("the code has expired")
+        member = self.identity.get_member(row.member_id)
+        if member is None or member.status != "APPROVED":
+            raise InvalidGrant("the member was blocked or deleted after the code was issued")
         if (params.get("redirect_uri") or None) != row.redirect_uri:
             raise InvalidGrant("redirect_uri does not match the authorization request")
         try:
@@ -238,6 +270,62 @@ class TokenService:
         if refresh_token is not None:
             response["refresh_token"] = refresh_token
         return response
+
+    # --- trusted backends (SPEC §11) ----------------------------------------------------------
+
+    def site_of_backend(self, authorization: str | None) -> tuple[str, Identity | None]:
+        """A trusted backend's ``Authorization: <access token>,<API key>`` (the token part may be
+        empty): the API key's site, if the key has the sign-on scope, and the token's identity."""
+        token_part, _, key_part = (authorization or "").strip().rpartition(",")
+        key_part = key_part.strip()
+        if key_part[:7].lower() == "bearer ":
+            key_part = key_part[7:].strip()
+        key = self.store.api_key(digest(key_part)) if key_part else None
+        if key is None or key.revoked_at is not None:
+            raise InvalidClient("an API key is required: Authorization: <access token>,<API key>")
+        if SIGN_ON_SCOPE not in key.scopes:
+            raise UnauthorizedClient(f"the API key lacks the {SIGN_ON_SCOPE} scope")
+        identity = None
+        if token_part.strip():
+            try:
+                identity = self.authenticate(token_part.strip())
+            except Unauthenticated:
+                identity = None
+            if identity is not None and identity.site_id != key.site_id:
+                identity = None
+        return key.site_id, identity
+
+    def authorized_client(self, params: dict[str, str], authorization: str | None,
+                          acting: MutableMapping[str, Any] | None) -> dict[str, Any]:
+        """Member tokens for a member a trusted backend names (``member_id``; with
+        ``session_token`` from sign-on, that token is spent)."""
+        site_id, caller = self.site_of_backend(authorization)
+        act_for(acting, site_id=site_id)
+        member_id = (params.get("member_id") or "").lower()
+        if not member_id:
+            raise InvalidRequest("member_id is required")
+        member = self.identity.get_member(member_id) if is_guid(member_id) else None
+        if member is None or member.site_id != site_id or member.status != "APPROVED":
+            raise InvalidGrant("no active member with this member_id on the API key's site")
+        session_token = params.get("session_token")
+        if session_token and not self._spend_session_token(digest(session_token), site_id, member_id):
+            raise InvalidGrant("the session token is invalid, used, expired or another member's")
+        tenant = self.tenants.tenant(site_id)
+        if caller is not None:
+            client_id = caller.client_id
+        elif tenant is not None and tenant.apps:
+            client_id = min(tenant.apps.values(), key=lambda a: (a.created_at, a.client_id)).client_id
+        else:
+            raise InvalidGrant("the site has no OAuth app to issue tokens for")
+        self.identity.update_member(member_id, last_login_at=int(time.time()))
+        return self.issue(MEMBER, member_id, site_id, client_id, params.get("scope") or "", refresh=True)
+
+    def _spend_session_token(self, token_hash: str, site_id: str, member_id: str) -> bool:
+        row = self.identity.member_token(token_hash)
+        if (row is None or row.kind != "session" or row.used_at is not None or row.expires_at <= time.time()
+                or row.site_id != site_id or row.member_id != member_id):
+            return False
+        return self.identity.use_member_token(token_hash, int(time.time()))
 
     # --- revocation (RFC 7009) -------------------------------------------------------------
 

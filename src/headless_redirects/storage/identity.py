@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
 from .database import Database
 from .statements import Compiled, Statements
-from .tables import authorization_codes, browser_sessions, members, rate_limits
+from .tables import authorization_codes, browser_sessions, member_tokens, members, rate_limits
 
-__all__ = ["AuthorizationCodeRow", "BrowserSessionRow", "IdentityStore", "MemberRow"]
+__all__ = ["AuthorizationCodeRow", "BrowserSessionRow", "IdentityStore", "MemberRow", "MemberTokenRow"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,8 +20,30 @@ class MemberRow:
     id: str
     site_id: str
     email: str
-    password_hash: str
+    password_hash: str | None
     created_at: int
+    status: str = "APPROVED"
+    email_verified: bool = False
+    nickname: str | None = None
+    language: str | None = None
+    updated_at: int | None = None
+    last_login_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberTokenRow:
+    """A single-use secret of the identity API (``tables.member_tokens``)."""
+
+    token_hash: str
+    kind: str
+    site_id: str
+    member_id: str
+    created_at: int
+    expires_at: int
+    used_at: int | None = None
+    code_hash: str | None = None
+    tries: int = 0
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +114,52 @@ class IdentityStore:
     def update_password_hash(self, member_id: str, password_hash: str) -> None:
         with self.engine.begin() as c:
             c.execute(members.update().where(members.c.id == member_id).values(password_hash=password_hash))
+
+    def update_member(self, member_id: str, **values: Any) -> bool:
+        with self.engine.begin() as c:
+            return c.execute(members.update().where(members.c.id == member_id).values(**values)).rowcount == 1
+
+    def list_members(self, site_id: str, status: str | None = None) -> list[MemberRow]:
+        with self.engine.connect() as c:
+            query = sa.select(members).where(members.c.site_id == site_id).order_by(members.c.created_at)
+            if status is not None:
+                query = query.where(members.c.status == status)
+            return [MemberRow(**r._mapping) for r in c.execute(query)]
+
+    def delete_member(self, member_id: str) -> bool:
+        """Delete a member and its pending single-use tokens."""
+        with self.engine.begin() as c:
+            c.execute(member_tokens.delete().where(member_tokens.c.member_id == member_id))
+            return c.execute(members.delete().where(members.c.id == member_id)).rowcount == 1
+
+    # --- single-use member tokens ----------------------------------------------------------
+
+    def insert_member_token(self, row: MemberTokenRow) -> None:
+        with self.engine.begin() as c:
+            c.execute(member_tokens.insert().values(**_values(row)))
+
+    def member_token(self, token_hash: str) -> MemberTokenRow | None:
+        with self.engine.connect() as c:
+            row = c.execute(sa.select(member_tokens).where(member_tokens.c.token_hash == token_hash)).first()
+            return None if row is None else MemberTokenRow(**row._mapping)
+
+    def use_member_token(self, token_hash: str, now: int) -> bool:
+        """Mark a token used; ``False`` when it already was (by any request, on any instance)."""
+        with self.engine.begin() as c:
+            result = c.execute(member_tokens.update()
+                               .where(member_tokens.c.token_hash == token_hash, member_tokens.c.used_at.is_(None))
+                               .values(used_at=now))
+            return result.rowcount == 1
+
+    def count_member_token_try(self, token_hash: str, max_tries: int, now: int) -> None:
+        """One more wrong guess at a verification code; the token dies at ``max_tries``."""
+        with self.engine.begin() as c:
+            c.execute(member_tokens.update().where(member_tokens.c.token_hash == token_hash)
+                      .values(tries=member_tokens.c.tries + 1))
+            c.execute(member_tokens.update()
+                      .where(member_tokens.c.token_hash == token_hash, member_tokens.c.tries >= max_tries,
+                             member_tokens.c.used_at.is_(None))
+                      .values(used_at=now))
 
     # --- browser sessions ------------------------------------------------------------------
 

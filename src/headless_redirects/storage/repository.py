@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import msgspec
@@ -27,6 +28,7 @@ class SiteRow:
     page_settings: dict[str, Any]
     flow_provider: str
     created_at: int
+    registration_policy: str = "open"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,8 @@ class AppRow:
     allowed_domains: list[str]
     redirect_uris: list[str]
     created_at: int
+    allowed_origins: list[str] = field(default_factory=list)
+    updated_at: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +119,22 @@ class Store:
     def insert_app(self, app: AppRow) -> None:
         with self.engine.begin() as c:
             c.execute(apps.insert().values(**_fields(app)))
+
+    def update_app(self, client_id: str, **values: Any) -> bool:
+        values["updated_at"] = time.time_ns() // 1_000_000
+        with self.engine.begin() as c:
+            return c.execute(apps.update().where(apps.c.client_id == client_id).values(**values)).rowcount == 1
+
+    def all_apps(self) -> list[AppRow]:
+        with self.engine.connect() as c:
+            return [AppRow(**r._mapping) for r in c.execute(sa.select(apps).order_by(apps.c.created_at))]
+
+    def apps_fingerprint(self) -> tuple[int, int]:
+        """(number of apps, latest change): changes whenever an app is created or updated."""
+        with self.engine.connect() as c:
+            row = c.execute(sa.select(sa.func.count(), sa.func.coalesce(sa.func.max(apps.c.updated_at), 0))
+                            .select_from(apps)).one()
+            return int(row[0]), int(row[1])
 
     def insert_api_key(self, key: ApiKeyRow) -> None:
         with self.engine.begin() as c:

@@ -13,6 +13,8 @@ __all__ = [
     "apps",
     "authorization_codes",
     "browser_sessions",
+    "mail_outbox",
+    "member_tokens",
     "members",
     "orders",
     "rate_limits",
@@ -36,6 +38,8 @@ sites = sa.Table(
     sa.Column("page_settings", sa.JSON, nullable=False),
     sa.Column("flow_provider", sa.String(200), nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    # Who may join (SPEC §11): open, verify-email or approval.
+    sa.Column("registration_policy", sa.String(16), nullable=False, server_default="open"),
 )
 
 apps = sa.Table(
@@ -47,6 +51,10 @@ apps = sa.Table(
     sa.Column("allowed_domains", sa.JSON, nullable=False),
     sa.Column("redirect_uris", sa.JSON, nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    # Browser origins allowed beyond those derived from the allowed domains (SPEC §10).
+    sa.Column("allowed_origins", sa.JSON, nullable=False, server_default="[]"),
+    # Unix ms of the last change: instances poll max(updated_at) to refresh what they cache.
+    sa.Column("updated_at", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 api_keys = sa.Table(
@@ -136,9 +144,53 @@ members = sa.Table(
     sa.Column("id", sa.String(36), primary_key=True),
     sa.Column("site_id", sa.String(36), nullable=False),
     sa.Column("email", sa.String(320), nullable=False),
-    sa.Column("password_hash", sa.String(256), nullable=False),
+    # None for a member a trusted backend signed on, who has not set a password yet.
+    sa.Column("password_hash", sa.String(256)),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    # APPROVED, PENDING (awaiting email verification or the owner's approval) or BLOCKED.
+    sa.Column("status", sa.String(16), nullable=False, server_default="APPROVED"),
+    sa.Column("email_verified", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("nickname", sa.String(200)),
+    sa.Column("language", sa.String(16)),
+    sa.Column("updated_at", sa.BigInteger),
+    sa.Column("last_login_at", sa.BigInteger),
     sa.UniqueConstraint("site_id", "email", name="uq_members_site_email"),
+)
+
+# Single-use secrets of the identity API, stored as SHA-256 digests (SPEC §11): ``session``
+# tokens (login, register, sign-on → the authorize page), ``verification`` state tokens (with
+# the digest of the emailed code and the tries left) and ``recovery`` tokens (password reset).
+member_tokens = sa.Table(
+    "member_tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("site_id", sa.String(36), nullable=False),
+    sa.Column("member_id", sa.String(36), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+    sa.Column("used_at", sa.BigInteger),
+    sa.Column("code_hash", sa.String(64)),
+    sa.Column("tries", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("data", sa.JSON, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+# Every email the service sends (SPEC §11). Without SMTP this is the development outbox that
+# ``headless-redirects mail list`` reads; with SMTP, the record of what was sent.
+mail_outbox = sa.Table(
+    "mail_outbox",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("site_id", sa.String(36)),
+    sa.Column("recipient", sa.String(320), nullable=False),
+    sa.Column("subject", sa.String(400), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False, index=True),
+    # outbox (no SMTP configured), pending, sent or failed
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("sent_at", sa.BigInteger),
+    sa.Column("error", sa.Text),
 )
 
 # The hosted site's own session, one per browser (cookie ``hr_session``): who the browser is

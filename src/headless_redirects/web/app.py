@@ -7,7 +7,8 @@ from starlette.types import ASGIApp
 
 from ..logs import configure as configure_logs
 from ..settings import Settings
-from . import checkout, health, hosted, oauth, openapi
+from . import account, checkout, health, hosted, identity_api, oauth, openapi
+from .cors import Cors
 from .errors import exception_handlers
 from .hotpath import HotPath
 from .metrics import Metrics
@@ -27,6 +28,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True,
         routes=[
             *(metrics.routes() if metrics is not None else []),
             *oauth.routes(),
+            *identity_api.routes(),
+            *account.routes(),
             *hosted.routes(),
             *checkout.routes(),
             *health.routes(),
@@ -36,7 +39,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True,
     )
     app.state.services = services
     # Outermost, so that even a 500 written by Starlette's error middleware carries the id.
-    wrapped = RequestIdMiddleware(HotPath(app, services), access_log=settings.log_level == "debug", metrics=metrics)
+    wrapped = RequestIdMiddleware(Cors(HotPath(app, services), services), access_log=settings.log_level == "debug",
+                                  metrics=metrics)
     wrapped.services = services  # type: ignore[attr-defined]
     return wrapped
 

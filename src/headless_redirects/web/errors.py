@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..domain.errors import (
+    ApplicationError,
     DomainError,
     NotFound,
     PayloadTooLarge,
@@ -48,7 +49,7 @@ _HTTP_CODES = {
     429: "RESOURCE_EXHAUSTED",
     500: "INTERNAL",
 }
-_API_PREFIXES = ("/_api/", "/oauth2/", "/redirect-session/", "/headless/", "/.well-known/")
+_API_PREFIXES = ("/_api/", "/oauth2/", "/redirect-session/", "/headless/", "/.well-known/", "/members/")
 _NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
 
 
@@ -76,6 +77,9 @@ def api_error(exc: BaseException) -> tuple[int, dict[str, Any], dict[str, str]]:
             "details": {"validationError": {"fieldViolations": [v.to_wire() for v in exc.violations]}},
         }
         return 400, body, {}
+    if isinstance(exc, ApplicationError):
+        headers = {"retry-after": str(exc.retry_after)} if exc.retry_after is not None else {}
+        return exc.status, _application_body(exc.code, exc.description), headers
     if isinstance(exc, DomainError):
         return _STATUS.get(type(exc), 400), _application_body(exc.code, exc.description), {}
     if isinstance(exc, HTTPException):

@@ -19,7 +19,7 @@ from ..domain.callbacks import add_query, check_callback_url
 from ..domain.intents import AppRules, check_against_apps, parse_request
 from ..domain.sessions import ABANDONED, COMPLETED, RedirectSession
 from ..service.flows import Browser, FlowError
-from ..service.members import LoginFailed, TooManyAttempts
+from ..service.members import APPROVED, LoginFailed, TooManyAttempts
 from .pages import page_language, render, render_message
 from .services import Services, services_of
 
@@ -33,6 +33,8 @@ _LOGIN_ERRORS = {
     "enter a valid email address": "Enter a valid email address.",
     "the password needs at least 8 characters": "The password needs at least 8 characters.",
     "an account with this email already exists": "An account with this email already exists.",
+    "this account is not active": "This account is not active yet, or it is blocked.",
+    "sign-up on this site needs the site's own form": "Sign up on the site itself: this site checks new accounts.",
 }
 
 
@@ -88,9 +90,14 @@ async def _attempt(request: Request, services: Services, session: RedirectSessio
     members = services.members
     try:
         if form.get("action") == "signup":
-            member = await services.db.run(members.create, session.site_id, email, password)
+            tenant = await services.db.run(services.tenants.tenant, session.site_id)
+            if tenant is not None and tenant.site.registration_policy != "open":
+                raise LoginFailed("sign-up on this site needs the site's own form")
+            member = await members.sign_up(session.site_id, email, password)
         else:
-            member = await services.db.run(members.login, session.site_id, email, password, _client_ip(request))
+            member = await members.login(session.site_id, email, password, _client_ip(request))
+            if member.status != APPROVED:
+                raise LoginFailed("this account is not active")
     except TooManyAttempts as exc:
         message = _("Too many failed attempts. Try again in %(minutes)s minutes.") % {
             "minutes": max(1, exc.retry_after // 60)}
@@ -139,6 +146,15 @@ async def authorize(request: Request) -> Response:
             return page
         assert logged_in is not None
         return await _deliver_code(request, services, session, logged_in)
+    token_hash = session.params.get("sessionTokenHash")
+    if prompt == "none" and token_hash:
+        # The SDK's direct login (SPEC §11): a member session token, no form, no cookie needed.
+        signed_in = await services.db.run(services.identity_api.use_session_token, str(token_hash), session.site_id)
+        if signed_in is None:
+            return await _deliver(request, services, session, browser, {
+                "error": "login_required", "error_description": "the session token is invalid, used or expired"})
+        browser = await services.db.run(services.flows.log_in, browser, signed_in.id, session.site_id)
+        return await _deliver_code(request, services, session, browser)
     if prompt == "none":
         if member is None:
             return await _deliver(request, services, session, browser,

@@ -17,6 +17,7 @@ import msgspec
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .cors import act_for
 from .errors import api_error, log_unhandled
 from .oauth import NO_STORE, token_params
 from .pages import render_message
@@ -93,7 +94,8 @@ class HotPath:
         headers = _headers(scope)
         body = await read_limited(receive, headers.get(b"content-length"), self.limit)
         params = token_params(body, headers.get(b"content-type", b"").decode("latin-1"))
-        result = await self.services.db.run(self.services.tokens.grant, params)
+        result = await self.services.db.run(self.services.tokens.grant, params, _text(headers, b"authorization"),
+                                             scope.setdefault("state", {}))
         await _send(send, 200, _encode(result), [_JSON, *_NO_STORE])
 
     async def create_session(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -103,6 +105,7 @@ class HotPath:
         caller = await services.db.run(
             services.sessions.authenticate, _text(headers, b"authorization"), _text(headers, b"wix-site-id")
         )
+        act_for(scope.setdefault("state", {}), client_id=caller.client_id, site_id=caller.tenant.site.id)
         body = decode_json(await read_limited(receive, headers.get(b"content-length"), self.limit))
         result = await services.db.run(services.sessions.create, caller, body, _text(headers, b"x-wix-linguist"))
         await _send(send, 200, _encode(result), [_JSON])

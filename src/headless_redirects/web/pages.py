@@ -33,6 +33,8 @@ _MESSAGES = {
     "logged_out": ("Done", "You are logged out."),
     "cancelled": ("Cancelled", "You left the checkout. Nothing was ordered."),
     "added": ("Done", "The product is in your cart."),
+    "reset_expired": ("Link expired", "This password reset link has expired or was already used. Ask for a new one."),
+    "password_changed": ("Done", "Your password was changed. You can log in with it now."),
 }
 
 

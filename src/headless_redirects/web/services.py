@@ -9,13 +9,16 @@ from starlette.requests import Request
 from ..flows import FlowProvider, ProviderContext, load_provider
 from ..service.create_session import SessionService
 from ..service.flows import FlowService
+from ..service.identity import IdentityService
 from ..service.keys import KeyRing
+from ..service.mail import Mailer
 from ..service.members import Limits, MemberService
 from ..service.tenancy import TenantCache
 from ..service.tokens import TokenService
 from ..settings import Settings
 from ..storage.database import Database
 from ..storage.identity import IdentityStore
+from ..storage.mail import MailStore
 from ..storage.migrate import upgrade
 from ..storage.orders import OrderStore
 from ..storage.repository import Store
@@ -37,6 +40,8 @@ class Services:
     flows: FlowService
     orders: OrderStore
     providers: dict[str, FlowProvider]
+    identity_api: IdentityService
+    mailer: Mailer
 
     def provider_for(self, site_id: str) -> FlowProvider:
         """The site's flow provider (``sites.flow_provider``), loaded once per instance."""
@@ -60,11 +65,13 @@ def bootstrap(settings: Settings, *, migrate: bool = True) -> Services:
     identity = IdentityStore(db, store.fast)
     tokens = TokenService(store, keys, tenants, settings, identity)
     members = MemberService(identity, Limits(settings.login_failures_per_account, settings.login_failures_per_ip,
-                                             settings.login_failure_window))
+                                             settings.login_failure_window), db)
+    mailer = Mailer(MailStore(db), settings)
+    identity_api = IdentityService(store, identity, members, tokens, tenants, mailer, settings)
     sessions = SessionService(store, tenants, tokens, settings)
     flows = FlowService(store, identity, tokens, settings)
     return Services(settings, db, store, keys, tenants, tokens, sessions, identity, members, flows,
-                    OrderStore(db), {})
+                    OrderStore(db), {}, identity_api, mailer)
 
 
 def services_of(request: Request) -> Services:
