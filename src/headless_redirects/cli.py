@@ -6,8 +6,10 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
+from . import cli_admin
 from .settings import Settings
 
 __all__ = ["main"]
@@ -30,6 +32,13 @@ def _store(settings: Settings):  # type: ignore[no-untyped-def]
     db = Database(settings.database_url)
     upgrade(db.engine)
     return Store(db)
+
+
+def _with_store(fn: Callable[[argparse.Namespace, Any], int]) -> Callable[[argparse.Namespace], int]:
+    """A command that runs on the migrated database named by the settings."""
+    def run(args: argparse.Namespace) -> int:
+        return fn(args, _store(_settings(args)))
+    return run
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -130,6 +139,8 @@ def cmd_sites_set(args: argparse.Namespace) -> int:
         values["flow_provider"] = args.flow_provider
     if args.base_url:
         values["base_url"] = args.base_url.rstrip("/")
+    if args.registration:
+        values["registration_policy"] = args.registration
     if not values or not store.update_site(args.site_id, **values):
         print("error: nothing to change, or no such site", file=sys.stderr)
         return 2
@@ -180,9 +191,14 @@ def cmd_apps(args: argparse.Namespace) -> int:
         if isinstance(parse_absolute_url(uri), UrlProblem):
             print(f"error: bad redirect URI {uri!r}", file=sys.stderr)
             return 2
+    try:
+        origins = cli_admin.parse_origins(args.allowed_origin)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     app = AppRow(str(uuid.uuid4()), args.site_id, args.name,
                  sorted({normalize_domain(d) for d in args.allowed_domain or []}), list(args.redirect_uri or []),
-                 int(time.time()))
+                 int(time.time()), allowed_origins=origins, updated_at=time.time_ns() // 1_000_000)
     store.insert_app(app)
     print(json.dumps({"clientId": app.client_id}))
     return 0
@@ -217,7 +233,8 @@ def cmd_keys(args: argparse.Namespace) -> int:
                      for k in store.site_api_keys(args.site_id)])
         return 0
     secret = new_secret("hrk_")
-    key = ApiKeyRow(str(uuid.uuid4()), digest(secret), args.site_id, args.name, [API_KEY_SCOPE], int(time.time()), None)
+    scopes = list(dict.fromkeys(args.scope or [API_KEY_SCOPE]))
+    key = ApiKeyRow(str(uuid.uuid4()), digest(secret), args.site_id, args.name, scopes, int(time.time()), None)
     store.insert_api_key(key)
     print(json.dumps({"id": key.id, "apiKey": secret}))
     return 0
@@ -289,12 +306,17 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--password-stdin", action="store_true", required=True,
                         help="read the password from the first line of standard input")
     create.set_defaults(func=cmd_members_create)
+    cli_admin.add_member_commands(members, common, _with_store)
+    cli_admin.add_mail_commands(sub, common, _with_store)
 
     sites_cmd = sub.add_parser("sites", help="configure sites").add_subparsers(dest="sites_command", required=True)
     set_cmd = sites_cmd.add_parser("set", parents=[common], help="a site's flow provider or base URL")
     set_cmd.add_argument("--site-id", required=True)
     set_cmd.add_argument("--flow-provider", help="'demo' or 'package.module:Class'")
     set_cmd.add_argument("--base-url", help="where the site's hosted pages are served")
+    set_cmd.add_argument("--registration", choices=["open", "verify-email", "approval"],
+                         help="who may join through the identity API: anyone, after an emailed code, or after "
+                              "`members approve`")
     set_cmd.set_defaults(func=cmd_sites_set)
     pages = sites_cmd.add_parser("pages", parents=[common], help="a site's custom page for an intent")
     pages.add_argument("--site-id", required=True)
@@ -312,8 +334,12 @@ def build_parser() -> argparse.ArgumentParser:
     apps_create.add_argument("--name", default="app")
     apps_create.add_argument("--allowed-domain", action="append", metavar="HOST")
     apps_create.add_argument("--redirect-uri", action="append", metavar="URI")
+    apps_create.add_argument("--allowed-origin", action="append", metavar="ORIGIN",
+                             help="a browser origin (https://host[:port]) that may call the API beyond those of "
+                                  "the allowed domains (repeatable)")
     for p in (apps_list, apps_create):
         p.set_defaults(func=cmd_apps)
+    cli_admin.add_apps_update(apps, common, _with_store)
 
     keys = sub.add_parser("keys", help="API keys and signing keys").add_subparsers(dest="keys_command", required=True)
     keys_list = keys.add_parser("list", parents=[common])
@@ -321,6 +347,9 @@ def build_parser() -> argparse.ArgumentParser:
     keys_create = keys.add_parser("create", parents=[common], help="a new API key, printed once")
     keys_create.add_argument("--site-id", required=True)
     keys_create.add_argument("--name", default="key")
+    keys_create.add_argument("--scope", action="append", metavar="SCOPE",
+                             help="a scope of the key (repeatable; default SCOPE.PROMOTE.VIEW-SEO). "
+                                  "SCOPE.IAM.SIGN-ON lets a backend log members in (sign-on, authorized_client)")
     keys_revoke = keys.add_parser("revoke", parents=[common])
     keys_revoke.add_argument("--key-id", required=True)
     keys_rotate = keys.add_parser("rotate-signing", parents=[common],
