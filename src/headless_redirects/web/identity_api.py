@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from ..domain.errors import ApplicationError, NotFound, PermissionDenied, Unauthenticated, ValidationFailed
 from ..domain.linguist import language_from_header
+from ..domain.oauth_errors import InvalidClient, OAuthError
 from ..service.identity import INVALID_PASSWORD, member_wire
 from ..service.tokens import MEMBER, Identity, act_for
 from .responses import decode_json, json_response, read_body
@@ -127,7 +128,12 @@ async def recover(request: Request) -> Response:
 async def sign_on(request: Request) -> Response:
     """A trusted backend (``Authorization: <access token>,<API key>``) logs a member in by email."""
     services = services_of(request)
-    site_id, _ = await services.db.run(services.tokens.site_of_backend, request.headers.get("authorization"))
+    try:
+        site_id, _ = await services.db.run(services.tokens.site_of_backend, request.headers.get("authorization"))
+    except InvalidClient as exc:
+        raise Unauthenticated(exc.description) from None
+    except OAuthError as exc:
+        raise PermissionDenied(exc.description) from None
     act_for(request.scope.setdefault("state", {}), site_id=site_id)
     body = await _body(request, services)
     profile = _obj(body, "profile")
