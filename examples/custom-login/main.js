@@ -51,11 +51,20 @@ const show = (testId, text) => { $(testId).textContent = text ?? ''; };
 const here = () => `${location.origin}${location.pathname}`;
 const field = (testId) => $(testId).value.trim();
 
+// The SDK's error messages are the server's error as JSON: show its human part.
+function readable(message) {
+  try {
+    return JSON.parse(message).message ?? message;
+  } catch {
+    return message ?? '';
+  }
+}
+
 function showError(e) {
   const code = e?.details?.applicationError?.code;
   show('error-code', code === undefined ? '' : String(code));
   // A fetch the browser refused (CORS, server down) is a TypeError: say so plainly.
-  show('error', e instanceof TypeError ? `TypeError: ${e.message}` : (e?.message ?? String(e)));
+  show('error', e instanceof TypeError ? `TypeError: ${e.message}` : readable(e?.message ?? String(e)));
 }
 
 // Every button runs through here: one place that marks the page busy and shows what went wrong.
@@ -107,7 +116,7 @@ async function handleLoginResponse(result) {
     show('notice', 'Thanks for signing up. The site owner will approve your account.');
   } else {
     show('error-code', result.errorCode);
-    show('error', result.error);
+    show('error', readable(result.error));
   }
 }
 

@@ -10,6 +10,7 @@ import html
 import re
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -47,6 +48,14 @@ await build({ entryPoints: [entry], outfile, nodePaths: [nodePath], bundle: true
 """
 
 
+def cli(live: Live, *args: str) -> str:
+    """Run ``headless-redirects ARGS`` on the live server's database; its output."""
+    done = subprocess.run([sys.executable, "-m", "headless_redirects.cli", *args, "--database-url",
+                           live.services.settings.database_url], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def bundle_example(out_dir: Path) -> Path:
     """esbuild ``examples/custom-login/main.js`` (resolving packages from tests/compat/node_modules)
     into ``out_dir/bundle.js``, the name index.html loads."""
@@ -70,11 +79,15 @@ class Hit:
     query: str
     origin: str | None
     status: int = 0
-    allow_origin: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # the response's, names in lower case
+
+    @property
+    def allow_origin(self) -> str | None:
+        return self.headers.get("access-control-allow-origin")
 
 
 class Recorder:
-    """Pure-ASGI middleware that notes every HTTP request and the status and CORS header it got."""
+    """Pure-ASGI middleware that notes every HTTP request, its status and its response headers."""
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -84,8 +97,7 @@ class Recorder:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        origin = headers.get(b"origin")
+        origin = dict(scope["headers"]).get(b"origin")
         hit = Hit(scope["method"], scope["path"], scope["query_string"].decode(),
                   origin.decode() if origin else None)
         self.hits.append(hit)
@@ -93,8 +105,7 @@ class Recorder:
         async def noting(message: Any) -> None:
             if message["type"] == "http.response.start":
                 hit.status = message["status"]
-                allow = dict(message.get("headers", [])).get(b"access-control-allow-origin")
-                hit.allow_origin = allow.decode() if allow else None
+                hit.headers = {k.decode().lower(): v.decode() for k, v in message.get("headers", [])}
             await send(message)
 
         await self.app(scope, receive, noting)

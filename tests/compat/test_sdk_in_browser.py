@@ -29,6 +29,7 @@ from tests.compat.browser_site import (
     Inbox,
     RecordedLive,
     bundle_example,
+    cli,
     client_site,
     links_in,
     recorded_live_server,
@@ -47,7 +48,9 @@ class Env:
     site: ClientSite
     inbox: Inbox
     browser: Browser
-    verifying: NewTenant  # a site of its own for the verify-email policy; the others stay open
+    # sites of their own for the verify-email and approval policies; the main one stays open
+    verifying: NewTenant
+    approving: NewTenant
 
 
 @pytest.fixture(scope="module")
@@ -60,9 +63,10 @@ def env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
     ) as live, chromium() as browser:
         # created before the first request: the server's CORS origin cache reloads apps at most
         # once a second, so an app created later would be honoured only about a second later
-        verifying = create_tenant(live.services.store, name="Verifying shop", public_url=None,
-                                  allowed_domains=["localhost"], redirect_uris=[site.page])
-        yield Env(live, site, inbox, browser, verifying)
+        verifying, approving = (create_tenant(live.services.store, name=name, public_url=None,
+                                              allowed_domains=["localhost"], redirect_uris=[site.page])
+                                for name in ("Verifying shop", "Approving shop"))
+        yield Env(live, site, inbox, browser, verifying, approving)
 
 
 def open_example(env: Env, *, base: str | None = None, tenant: NewTenant | None = None) -> Page:
@@ -133,10 +137,19 @@ def log_in_on_page(env: Env, email: str, password: str) -> Page:
 
 
 def cors_ok(env: Env, method: str, path: str) -> None:
-    """The browser made this call from the allowed origin and the server let it read the answer."""
-    hits = [h for h in env.live.recorder.from_origin(env.site.url) if (h.method, h.path) == (method, path)]
+    """The browser made this call from the allowed origin and the server let it read the answer
+    (SPEC §10): the origin echoed, never ``*`` nor credentials, Vary: Origin, the request id exposed."""
+    seen = [h for h in env.live.recorder.from_origin(env.site.url) if h.path == path]
+    hits = [h for h in seen if h.method == method]
     assert hits, f"the server saw no {method} {path} from {env.site.url}"
-    assert all(h.allow_origin == env.site.url for h in hits), [(h.status, h.allow_origin) for h in hits]
+    for h in hits:
+        assert h.allow_origin == env.site.url, (h.status, h.headers)
+        assert "x-wix-request-id" in h.headers.get("access-control-expose-headers", "").lower(), h.headers
+    for h in seen:
+        assert "origin" in h.headers.get("vary", "").lower() and "access-control-allow-credentials" not in h.headers
+    preflights = [h for h in seen if h.method == "OPTIONS"]
+    assert preflights and all(h.status == 204 and h.allow_origin == env.site.url for h in preflights)
+    assert method in preflights[-1].headers["access-control-allow-methods"]
 
 
 def test_example_pins_the_same_packages_as_the_compat_tests() -> None:
@@ -315,7 +328,7 @@ def test_wrong_password_existing_email_and_invalid_email(env: Env) -> None:
 
 def test_verify_email_registration_policy(env: Env) -> None:
     live, tenant = env.live, env.verifying
-    assert live.services.store.update_site(tenant.site_id, registration_policy="verify-email")
+    cli(live, "sites", "set", "--site-id", tenant.site_id, "--registration", "verify-email")
     email, password = "noether@example.com", "symmetry conserved"
     page = open_example(env, tenant=tenant)
     started(page)
@@ -379,6 +392,9 @@ def test_logout_returns_to_the_client_and_refuses_the_old_token(env: Env) -> Non
     r = httpx.post(f"{live.url}{SESSION_PATH}", json={"login": {}}, headers={"Authorization": member["accessToken"]["value"]})
     assert r.status_code == 401
     assert token_info(live, member["accessToken"]["value"]) == {"active": False}
+    r = httpx.post(f"{live.url}/oauth2/token", json={"clientId": live.tenant.client_id, "grantType": "refresh_token",
+                                                     "refreshToken": member["refreshToken"]["value"]})
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
     logouts = [s for s in live.services.store.list_sessions(live.tenant.site_id, 200) if s.intent == "logout"]
     assert logouts and logouts[0].callbacks == {"postFlowUrl": site.page} and logouts[0].state == "COMPLETED"
     cors_ok(env, "POST", SESSION_PATH)
@@ -393,6 +409,45 @@ def test_an_origin_that_is_not_allowed_is_blocked_by_the_browser(env: Env) -> No
     shows(page, "role", "–")
     assert tokens(page, live.tenant.client_id) is None
     seen = live.recorder.from_origin(site.other_url)
-    # at most the preflight reached the server, and it carried no CORS grant
-    assert all(h.method == "OPTIONS" and h.allow_origin is None for h in seen), seen
+    # at most the preflight reached the server, and it granted nothing
+    assert len(seen) <= 1 and all(h.method == "OPTIONS" and not any(k.startswith("access-control-") for k in h.headers)
+                                  for h in seen), seen
+    page.context.close()
+
+
+def test_approval_policy_then_a_blocked_member(env: Env) -> None:
+    live, tenant = env.live, env.approving
+    cli(live, "sites", "set", "--site-id", tenant.site_id, "--registration", "approval")
+    email, password = "johnson@example.com", "orbital mechanics"
+    page = open_example(env, tenant=tenant)
+    started(page)
+    fill_account(page, email, password)
+    press(page, "register")
+    shows(page, "login-state", "OWNER_APPROVAL_REQUIRED")
+    shows(page, "notice", re.compile("approve"))
+    shows(page, "logged-in", "false")
+    press(page, "login")
+    shows(page, "login-state", "OWNER_APPROVAL_REQUIRED")
+    stored = live.services.identity.member_by_email(tenant.site_id, email)
+    assert stored is not None and stored.status == "PENDING"
+
+    cli(live, "members", "approve", "--member-id", stored.id)
+    press(page, "login")
+    shows(page, "login-state", "SUCCESS")
+    member_logged_in(page, email)
+    access = tokens(page, tenant.client_id)["accessToken"]["value"]
+
+    # a blocked member's tokens fail at once: on reload the page finds itself a visitor again
+    cli(live, "members", "block", "--member-id", stored.id)
+    page.reload()
+    page.wait_for_selector("body[data-started]", state="attached", timeout=WAIT)
+    started(page)
+    shows(page, "logged-in", "false")
+    shows(page, "notice", re.compile("session has ended"))
+    assert token_info(live, access) == {"active": False}
+    fill_account(page, email, password)
+    press(page, "login")
+    shows(page, "login-state", "FAILURE")
+    shows(page, "logged-in", "false")
+    assert page.get_by_test_id("error").inner_text() != ""
     page.context.close()
