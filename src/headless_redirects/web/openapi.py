@@ -11,6 +11,7 @@ from starlette.routing import Route
 from .. import __version__
 from ..domain.intents import CALLBACK_FIELDS
 from .hotpath import SESSION_ROUTES
+from .openapi_identity import identity_paths, identity_schemas
 from .responses import json_response
 
 __all__ = ["document", "routes"]
@@ -227,7 +228,9 @@ def document() -> dict[str, Any]:
         "responses": {"200": _json(_obj({"keys": {"type": "array", "items": {"type": "object"}}}, ["keys"]),
                                    "the key set")},
     }}
+    paths.update(identity_paths())
     schemas = {
+        **identity_schemas(),
         "CreateRedirectSessionRequest": _REQUEST,
         "CreateRedirectSessionResponse": _RESPONSE,
         "ValidationError": _VALIDATION_ERROR,
@@ -250,6 +253,8 @@ def document() -> dict[str, Any]:
                 "apiKey": {"type": "apiKey", "in": "header", "name": "Authorization",
                            "description": "an API key with scope SCOPE.PROMOTE.VIEW-SEO"},
                 "siteId": {"type": "apiKey", "in": "header", "name": "wix-site-id"},
+                "backendKey": {"type": "apiKey", "in": "header", "name": "Authorization",
+                               "description": "'<access token or nothing>,<API key with SCOPE.IAM.SIGN-ON>'"},
             },
         },
     }
