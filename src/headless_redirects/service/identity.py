@@ -181,8 +181,9 @@ class IdentityService:
         if not secrets.compare_digest(digest(code.strip()), row.code_hash or ""):
             await self.db.run(self.identity.count_member_token_try, row.token_hash, MAX_CODE_TRIES,
                               int(time.time()))
-            left = MAX_CODE_TRIES - row.tries - 1
-            raise ApplicationError("INVALID_VERIFICATION_CODE", f"the code is wrong; {max(left, 0)} tries left", 400)
+            left = max(MAX_CODE_TRIES - row.tries - 1, 0)
+            raise ApplicationError("INVALID_VERIFICATION_CODE",
+                                   f"the code is wrong; {left} {'try' if left == 1 else 'tries'} left", 400)
         if not await self.db.run(self.identity.use_member_token, row.token_hash, int(time.time())):
             raise ApplicationError("INVALID_STATE_TOKEN", "the verification was already used", 400)
         member = await self.db.run(self.identity.get_member, row.member_id)
