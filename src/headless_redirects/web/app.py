@@ -12,7 +12,7 @@ from .cors import Cors
 from .errors import exception_handlers
 from .hotpath import HotPath
 from .metrics import Metrics
-from .middleware import RequestIdMiddleware
+from .middleware import RequestIdMiddleware, TrustedProxies
 from .services import Services, bootstrap
 
 __all__ = ["app_from_env", "create_app"]
@@ -39,8 +39,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True,
     )
     app.state.services = services
     # Outermost, so that even a 500 written by Starlette's error middleware carries the id.
-    wrapped = RequestIdMiddleware(Cors(HotPath(app, services), services), access_log=settings.log_level == "debug",
-                                  metrics=metrics)
+    wrapped = RequestIdMiddleware(Cors(HotPath(app, services), services), access_log=settings.access_log,
+                                  metrics=metrics, trusted_proxies=TrustedProxies(settings.trusted_networks))
     wrapped.services = services  # type: ignore[attr-defined]
     return wrapped
 
@@ -48,5 +48,5 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True,
 def app_from_env() -> ASGIApp:
     """Factory for ``uvicorn --factory`` workers: ``serve`` has migrated the database already."""
     settings = Settings()
-    configure_logs(settings.log_level)
+    configure_logs(settings.log_level, settings.log_format)
     return create_app(settings, migrate=False)

@@ -2,35 +2,106 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
+import re
 import time
+from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .metrics import Metrics
+from .metrics import Metrics, route_label
 
-__all__ = ["REQUEST_ID_HEADER", "RequestIdMiddleware"]
+__all__ = ["REQUEST_ID_HEADER", "RequestIdMiddleware", "TrustedProxies"]
 
 REQUEST_ID_HEADER = "x-wix-request-id"
 _HEADER_BYTES = REQUEST_ID_HEADER.encode()
+# An id a proxy hands on is used as it is when it is a short run of visible ASCII (it goes into a
+# response header and the logs).
+_GOOD_ID = re.compile(rb"[!-~]{1,128}")
 log = logging.getLogger("headless_redirects.access")
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class TrustedProxies:
+    """Which peers are proxies of ours, and what they tell about the client.
+
+    Only a trusted peer's ``X-Forwarded-For`` is read, and only as far as it was written by trusted
+    proxies: the client is the right-most address that is not one of them (anything left of it
+    was written by the client and can be forged).
+    """
+
+    def __init__(self, networks: Iterable[Network]) -> None:
+        self.networks = tuple(networks)
+        self._known: dict[str, bool] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.networks)
+
+    def trusts(self, address: str) -> bool:
+        known = self._known.get(address)
+        if known is None:
+            try:
+                ip = ipaddress.ip_address(address)
+            except ValueError:
+                known = False
+            else:
+                known = any(ip in net for net in self.networks)
+            if len(self._known) < 4096:
+                self._known[address] = known
+        return known
+
+    def client(self, forwarded_for: str) -> str | None:
+        hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+        for hop in reversed(hops):
+            if not self.trusts(hop):
+                return hop
+        return hops[0] if hops else None
 
 
 class RequestIdMiddleware:
     """Give every request an id, answer it in ``x-wix-request-id`` on every response, count it in
-    the metrics, and (when enabled) write one structured access-log line carrying the id."""
+    the metrics, and (when enabled) write one structured access-log line carrying the id.
 
-    def __init__(self, app: ASGIApp, *, access_log: bool = False, metrics: Metrics | None = None) -> None:
+    Behind trusted proxies the client address (``scope["client"]``), the scheme and the request
+    id come from ``X-Forwarded-For``, ``X-Forwarded-Proto`` and ``x-request-id``.
+    """
+
+    def __init__(self, app: ASGIApp, *, access_log: bool = False, metrics: Metrics | None = None,
+                 trusted_proxies: TrustedProxies | None = None) -> None:
         self.app = app
         self.access_log = access_log
         self.metrics = metrics
+        self.proxies = trusted_proxies or TrustedProxies(())
+
+    def _from_proxy(self, scope: Scope) -> str | None:
+        forwarded_for = proto = request_id = None
+        for name, value in scope["headers"]:
+            if name == b"x-forwarded-for":
+                forwarded_for = value if forwarded_for is None else forwarded_for + b"," + value
+            elif name == b"x-forwarded-proto":
+                proto = value.strip().lower()
+            elif name == b"x-request-id" and _GOOD_ID.fullmatch(value):
+                request_id = value.decode()
+        if forwarded_for is not None:
+            client = self.proxies.client(forwarded_for.decode("latin-1"))
+            if client is not None:
+                scope["client"] = (client, 0)
+        if proto in (b"http", b"https"):
+            scope["scheme"] = proto.decode()
+        return request_id
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = os.urandom(16).hex()
+        request_id = None
+        peer = scope.get("client")
+        if self.proxies and peer and self.proxies.trusts(peer[0]):
+            request_id = self._from_proxy(scope)
+        request_id = request_id or os.urandom(16).hex()
         scope.setdefault("state", {})["request_id"] = request_id
         status = 0
         started = time.perf_counter()
@@ -45,16 +116,20 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            seconds = time.perf_counter() - started
             if self.metrics is not None:
-                self.metrics.observe(scope["method"], scope["path"], status, time.perf_counter() - started)
+                self.metrics.observe(scope["method"], scope["path"], status, seconds)
             if self.access_log:
+                route = getattr(scope.get("route"), "path", None) or route_label(scope["path"])
+                client = scope.get("client")
                 log.info(
-                    "request",
+                    "%s %s %s", scope["method"], route, status,
                     extra={
                         "request_id": request_id,
                         "method": scope["method"],
-                        "path": scope["path"],
+                        "route": route,
                         "status": status,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                        "duration_ms": round(seconds * 1000, 3),
+                        "client_ip": client[0] if client else None,
                     },
                 )
