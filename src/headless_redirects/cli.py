@@ -9,7 +9,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import cli_admin
+from . import cli_admin, startup
+from .config import CommandError, Effective, export_env, load, masked
 from .settings import Settings
 
 __all__ = ["main"]
@@ -17,21 +18,18 @@ __all__ = ["main"]
 DEV_REDIRECT_URIS = ("http://localhost:3000/callback", "http://127.0.0.1:3000/callback")
 
 
-def _settings(args: argparse.Namespace, **overrides: object) -> Settings:
-    values = {k: v for k, v in overrides.items() if v is not None}
-    if args.database_url:
-        values["database_url"] = args.database_url
-    return Settings(**values)  # type: ignore[arg-type]
+def _effective(args: argparse.Namespace, **flags: object) -> Effective:
+    """Defaults < configuration file < environment < these flags (None: not given)."""
+    return load({**flags, "database_url": getattr(args, "database_url", None)},
+                config_file=getattr(args, "config", None))
+
+
+def _settings(args: argparse.Namespace, **flags: object) -> Settings:
+    return _effective(args, **flags).settings
 
 
 def _store(settings: Settings):  # type: ignore[no-untyped-def]
-    from .storage.database import Database
-    from .storage.migrate import upgrade
-    from .storage.repository import Store
-
-    db = Database(settings.database_url)
-    upgrade(db.engine)
-    return Store(db)
+    return startup.open_store(settings.database_url)
 
 
 def _with_store(fn: Callable[[argparse.Namespace, Any], int]) -> Callable[[argparse.Namespace], int]:
@@ -44,11 +42,18 @@ def _with_store(fn: Callable[[argparse.Namespace, Any], int]) -> Callable[[argpa
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from .logs import logging_config
     from .service.keys import KeyRing
     from .service.tenancy import create_tenant
 
-    public_url = os.environ.get("HEADLESS_REDIRECTS_PUBLIC_URL") or f"http://{args.host}:{args.port}"
-    settings = _settings(args, public_url=public_url)
+    effective = _effective(args, host=args.host, port=args.port, workers=args.workers, public_url=args.public_url)
+    settings = effective.settings
+    # Checked in this order so that nothing is created when the server could not run.
+    url, warning = startup.public_url(settings, explicit=effective.sources["public_url"] != "default")
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
+    settings = settings.model_copy(update={"public_url": url})
+    startup.check_port(settings.host, settings.port)
     store = _store(settings)
     KeyRing(store, issuer=settings.public_url).load()
     if store.count_sites() == 0:
@@ -59,27 +64,45 @@ def cmd_serve(args: argparse.Namespace) -> int:
             allowed_domains=["localhost", "127.0.0.1"],
             redirect_uris=list(DEV_REDIRECT_URIS),
         )
-        print("Created a development site on the empty database:")
-        print(f"  site id:    {tenant.site_id}")
-        print(f"  client id:  {tenant.client_id}   (allowed domains: localhost, 127.0.0.1)")
-        print(f"  API key:    {tenant.api_key}   (shown once; stored only as a hash)")
-        print(f"  redirect URIs: {', '.join(DEV_REDIRECT_URIS)}")
+        print("Created a development site on the empty database (allowed domains: localhost, 127.0.0.1;")
+        print(f"redirect URIs: {', '.join(DEV_REDIRECT_URIS)}). In a shell, for the README's examples:")
+        print(f"  export HR_URL={settings.public_url}")
+        print(f"  export SITE_ID={tenant.site_id}")
+        print(f"  export CLIENT_ID={tenant.client_id}")
+        print(f"  export API_KEY={tenant.api_key}   # shown once; stored only as a hash")
     store.db.dispose()
     print(f"Serving on {settings.public_url} (database: {_redacted(settings.database_url)})", flush=True)
-    # Workers build their app from the environment (see web.app.app_from_env).
-    os.environ["HEADLESS_REDIRECTS_DATABASE_URL"] = settings.database_url
-    os.environ["HEADLESS_REDIRECTS_PUBLIC_URL"] = settings.public_url
+    # Workers build their app from the environment (see web.app.app_from_env): all of it.
+    export_env(settings, os.environ)
     uvicorn.run(
         "headless_redirects.web.app:app_from_env",
         factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        # Our middleware writes the access lines (with the route template and request id) and
+        # reads X-Forwarded-* from the configured trusted proxies only.
         access_log=False,
+        proxy_headers=False,
         log_level=settings.log_level,
-        proxy_headers=True,
+        log_config=logging_config(settings.log_level, settings.log_format),
         server_header=False,
     )
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    effective = _effective(args)
+    values = masked(effective.settings)
+    if args.json:
+        print(json.dumps(values))
+        return 0
+    if effective.config_file:
+        print(f"configuration file: {effective.config_file}")
+    width = max(len(name) for name in values)
+    for name, value in values.items():
+        shown = "" if value is None else json.dumps(value) if not isinstance(value, str) else value
+        print(f"{name:<{width}}  {shown:<40}  ({effective.sources[name]})")
     return 0
 
 
@@ -281,13 +304,24 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--database-url", help="SQLAlchemy URL (default: $HEADLESS_REDIRECTS_DATABASE_URL, "
                         "else sqlite:///headless-redirects.db)")
+    common.add_argument("--config", metavar="FILE", help="a TOML file of settings (default: "
+                        "$HEADLESS_REDIRECTS_CONFIG); the environment and flags override it")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", parents=[common], help="run the service")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--workers", type=int, default=1)
+    defaults = Settings.model_fields
+    serve.add_argument("--host", help=f"address to listen on (default: {defaults['host'].default}; "
+                       "0.0.0.0 for every interface)")
+    serve.add_argument("--port", type=_port, help=f"port to listen on (default: {defaults['port'].default})")
+    serve.add_argument("--workers", type=_positive, metavar="N",
+                       help=f"worker processes (default: {defaults['workers'].default})")
+    serve.add_argument("--public-url", metavar="URL",
+                       help="where browsers reach the service (default: http://<host>:<port>)")
     serve.set_defaults(func=cmd_serve)
+
+    config_cmd = sub.add_parser("config", parents=[common], help="print the effective settings, secrets masked")
+    config_cmd.add_argument("--json", action="store_true", help="print one JSON object")
+    config_cmd.set_defaults(func=cmd_config)
 
     init = sub.add_parser("init", parents=[common], help="create a site, an OAuth app and an API key")
     init.add_argument("--json", action="store_true", help="print one JSON object and nothing else")
@@ -373,9 +407,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _port(value: str) -> int:
+    number = _int(value)
+    if not 1 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port: use 1 to 65535")
+    return number
+
+
+def _positive(value: str) -> int:
+    number = _int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not at least 1")
+    return number
+
+
+def _int(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except CommandError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
 
 
 if __name__ == "__main__":

@@ -56,11 +56,11 @@ def test_serve_creates_a_dev_site_and_serves_it(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, "serve did not come up"
             time.sleep(0.1)
         # the printed credentials work against the served API
-        r = httpx.post(f"{base}/oauth2/token", json={"grantType": "anonymous", "clientId": _printed(proc, "client id")})
+        r = httpx.post(f"{base}/oauth2/token", json={"grantType": "anonymous", "clientId": _printed(proc, "CLIENT_ID")})
         assert r.status_code == 200
         r = httpx.post(f"{base}/_api/redirects-api/v1/redirect-session",
                        json={"login": {}, "callbacks": {"postFlowUrl": "http://localhost:3000/"}},
-                       headers={"Authorization": _printed(proc, "API key"), "wix-site-id": _printed(proc, "site id")})
+                       headers={"Authorization": _printed(proc, "API_KEY"), "wix-site-id": _printed(proc, "SITE_ID")})
         assert r.status_code == 200, r.text
         assert r.json()["redirectSession"]["fullUrl"].startswith(f"{base}/flow/login?")
     finally:
@@ -73,15 +73,17 @@ def test_serve_creates_a_dev_site_and_serves_it(tmp_path: Path) -> None:
 _lines: dict[int, list[str]] = {}
 
 
-def _printed(proc: subprocess.Popen[str], label: str) -> str:
+def _printed(proc: subprocess.Popen[str], name: str) -> str:
+    """The value of the ``export NAME=value`` line serve printed."""
     lines = _lines.setdefault(proc.pid, [])
-    while not any(line.strip().startswith(label + ":") for line in lines):
+    prefix = f"export {name}="
+    while not any(line.strip().startswith(prefix) for line in lines):
         assert proc.stdout is not None
         line = proc.stdout.readline()
-        assert line, f"serve never printed {label}"
+        assert line, f"serve never printed {name}"
         lines.append(line)
-    line = next(line for line in lines if line.strip().startswith(label + ":"))
-    return line.split(":", 1)[1].split()[0]
+    line = next(line for line in lines if line.strip().startswith(prefix))
+    return line.strip().removeprefix(prefix).split()[0]
 
 
 def test_sites_pages_and_provider(tmp_path: Path) -> None:
