@@ -1,0 +1,130 @@
+"""The README's quick start, exactly as printed: ``headless-redirects serve`` in a real process, its
+``export`` lines pasted into a shell that then runs the curl snippet, and the JavaScript snippet run
+by Node with the official SDK, both against the served API."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.live import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+NODE_MODULES = ROOT / "tests" / "compat" / "node_modules"
+
+
+def quick_start() -> dict[str, str]:
+    """The Quick start section's code blocks by language (each language appears once)."""
+    text = README.read_text()
+    section = text.split("\n## Quick start\n", 1)[1].split("\n## ", 1)[0]
+    blocks: dict[str, str] = {}
+    for lang, body in re.findall(r"```(\w+)\n(.*?)```", section, flags=re.S):
+        assert lang not in blocks, f"two {lang} blocks in the quick start"
+        blocks[lang] = body
+    assert set(blocks) == {"text", "sh", "json", "js"}
+    return blocks
+
+
+@dataclass
+class Served:
+    url: str
+    printed: str
+    exports: str
+
+    def env(self) -> dict[str, str]:
+        """The environment of a shell in which the reader pasted the ``export`` lines."""
+        base = {k: v for k, v in os.environ.items() if not k.startswith("HEADLESS_REDIRECTS_")}
+        done = subprocess.run(["bash", "-c", f"{self.exports}\nenv -0"], env=base, capture_output=True,
+                              text=True, check=True)
+        return dict(item.split("=", 1) for item in done.stdout.split("\0") if "=" in item)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    folder = tmp_path_factory.mktemp("readme")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADLESS_REDIRECTS_")}
+    # The README's serve, on a free port; run in a fresh folder, its default database lands there.
+    proc = subprocess.Popen([sys.executable, "-m", "headless_redirects.cli", "serve", "--port", str(port)],
+                            cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    try:
+        lines = []
+        while not lines or not lines[-1].startswith("Serving on"):
+            line = proc.stdout.readline()
+            assert line, f"serve stopped before serving: {''.join(lines)}"
+            lines.append(line)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "serve did not come up"
+            time.sleep(0.1)
+        printed = "".join(lines)
+        exports = "\n".join(line.strip() for line in lines if line.strip().startswith("export "))
+        yield Served(url, printed, exports)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(20)
+        proc.stdout.close()
+
+
+def _shape(text: str) -> list[str]:
+    text = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<id>", text)
+    text = re.sub(r"hrk_[\w-]+", "<key>", text)
+    text = re.sub(r"http://127\.0\.0\.1:\d+", "<url>", text)
+    text = re.sub(r"sqlite:///[^)\s]+", "<db>", text)
+    return [line.rstrip() for line in text.strip().splitlines()]
+
+
+def test_serve_prints_what_the_readme_shows(served: Served) -> None:
+    assert _shape(served.printed) == _shape(quick_start()["text"])
+
+
+def test_the_snippets_use_only_the_variables_serve_prints(served: Served) -> None:
+    exported = set(re.findall(r"export (\w+)=", served.exports))
+    blocks = quick_start()
+    assert set(re.findall(r"\$\{?(\w+)", blocks["sh"])) <= exported
+    assert set(re.findall(r"process\.env\.(\w+)", blocks["js"])) <= exported
+
+
+def test_curl_snippet(served: Served) -> None:
+    done = subprocess.run(["bash", "-c", f"{served.exports}\n{quick_start()['sh']}"], capture_output=True, text=True,
+                          timeout=60, env={k: v for k, v in os.environ.items() if not k.startswith("HEADLESS_")})
+    assert done.returncode == 0, done.stderr
+    session = json.loads(done.stdout)["redirectSession"]
+    assert session["fullUrl"].startswith(f"{served.url}/flow/ecom-checkout?checkoutId=0fc930e0-")
+    assert session["shortUrl"].startswith(f"{served.url}/r/")
+    # the documented response shape
+    documented = json.loads(quick_start()["json"])["redirectSession"]
+    assert set(documented) <= set(session) and set(documented["urlDetails"]) <= set(session["urlDetails"])
+
+
+def test_javascript_snippet_with_the_official_sdk(served: Served, tmp_path: Path) -> None:
+    node = shutil.which("node")
+    if node is None or not (NODE_MODULES / "@wix" / "sdk").is_dir():
+        pytest.fail("this test needs node and `npm ci --prefix tests/compat` (the README's test command runs it)")
+    # "in an empty folder, npm install @wix/sdk @wix/redirects": the test suite's installed copy
+    (tmp_path / "node_modules").symlink_to(NODE_MODULES)
+    (tmp_path / "checkout.mjs").write_text(quick_start()["js"])
+    done = subprocess.run([node, "checkout.mjs"], cwd=tmp_path, env=served.env(), capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{served.url}/flow/ecom-checkout?checkoutId=0fc930e0-"), done.stdout
