@@ -1,7 +1,10 @@
 """A small client site that uses the headless-redirects Python SDK.
 
-    HR_CLIENT_ID=<client id printed by `headless-redirects serve`> \
-        python -m uvicorn --app-dir examples/storefront app:app --port 3000
+    HR_CLIENT_ID=$CLIENT_ID python3 -m uvicorn --app-dir examples/storefront app:app --port 3000
+
+``HR_CLIENT_ID`` is the client id ``headless-redirects serve`` prints (``export CLIENT_ID=...``);
+``HR_BASE_URL`` is the service (default http://127.0.0.1:8080) and ``STOREFRONT_URL`` this site
+(default http://127.0.0.1:3000), whose ``/callback`` must be a redirect URI of the app.
 
 Visitor tokens live in an HttpOnly cookie (the service verifies them on every call, so a
 tampered cookie only hurts whoever tampered with it). "Log in" runs the OAuth flow with PKCE in
@@ -16,7 +19,7 @@ import dataclasses
 import html
 import json
 import os
-import uuid
+import sys
 from typing import Any
 
 from starlette.applications import Starlette
@@ -36,6 +39,10 @@ from headless_redirects.client import (
 )
 
 TOKENS, OAUTH = "sf_tokens", "sf_oauth"
+# The shop sells one thing. The demo flow provider derives a checkout's contents from its id; this
+# id is one it shows as exactly one linen shirt at 49.00 USD, the price on our page.
+PRODUCT, PRICE = "Linen shirt", "49.00"
+CHECKOUT_ID = "73409e70-79ed-5528-9a98-187090c5a9f9"
 
 
 def _encode(value: Any) -> str:
@@ -87,13 +94,14 @@ def create_app(service_url: str, client_id: str, public_url: str) -> Starlette:
 
     async def home(request: Request) -> Response:
         async with client(request) as sdk:
-            await sdk.auth.generate_visitor_tokens(sdk.auth.get_tokens())
+            # A returning visitor keeps its tokens (renewed when expired): one visitor a browser.
+            sdk.auth.set_tokens(await sdk.auth.generate_visitor_tokens(sdk.auth.get_tokens()))
             member = sdk.auth.logged_in()
             status = "member" if member else "visitor"
             account = ('<a class="button" href="/logout" data-testid="logout">Log out</a>' if member else
                        '<a class="button" href="/login" data-testid="login">Log in</a>')
             body = (f'<p>You are a <strong data-testid="status">{status}</strong>.</p>'
-                    '<p>Linen shirt, 49.00 USD</p>'
+                    f'<p><span data-testid="product">{PRODUCT}</span>, <span data-testid="price">{PRICE}</span> USD</p>'
                     f'<form method="post" action="/buy"><button data-testid="buy">Buy</button></form><p>{account}</p>')
             return keep_tokens(_page("Storefront", body), sdk)
 
@@ -126,7 +134,7 @@ def create_app(service_url: str, client_id: str, public_url: str) -> Starlette:
     async def buy(request: Request) -> Response:
         async with client(request) as sdk:
             session = await sdk.redirects.create_redirect_session(
-                ecom_checkout={"checkout_id": str(uuid.uuid4())},
+                ecom_checkout={"checkout_id": CHECKOUT_ID},
                 callbacks={"thank_you_page_url": f"{public_url}/thank-you", "post_flow_url": f"{public_url}/"},
             )
             return keep_tokens(RedirectResponse(session.full_url, 303), sdk)
@@ -144,8 +152,20 @@ def create_app(service_url: str, client_id: str, public_url: str) -> Starlette:
 
 
 def _from_env() -> Starlette:
-    return create_app(os.environ.get("HR_BASE_URL", "http://127.0.0.1:8080"), os.environ["HR_CLIENT_ID"],
+    client_id = os.environ.get("HR_CLIENT_ID", "").strip()
+    if not client_id:
+        # Refuse to start rather than answer every request with an error.
+        print("storefront: HR_CLIENT_ID is not set. Set it to the client id `headless-redirects serve` "
+              "printed, e.g.  HR_CLIENT_ID=$CLIENT_ID python3 -m uvicorn --app-dir examples/storefront app:app "
+              "--port 3000", file=sys.stderr, flush=True)
+        raise SystemExit(2)
+    return create_app(os.environ.get("HR_BASE_URL", "http://127.0.0.1:8080"), client_id,
                       os.environ.get("STOREFRONT_URL", "http://127.0.0.1:3000"))
 
 
-app = _from_env() if "HR_CLIENT_ID" in os.environ else None
+def __getattr__(name: str) -> Any:
+    # ``uvicorn app:app`` builds the app from the environment; importing the module (as the tests
+    # do, to call create_app) needs no environment.
+    if name == "app":
+        return _from_env()
+    raise AttributeError(name)

@@ -12,13 +12,12 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.e2e.browser import chromium
+from tests.e2e.browser import chromium, screenshot_path
 from tests.e2e.clientsite import ClientSite, client_site
 from tests.e2e.test_browser_identity import COMPAT, create_session, log_in, sdk
 from tests.live import Live, live_server
 
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "docs" / "screenshots"
 GUID = "0fc930e0-5bc6-4dfe-b828-4d56c40a0c07"
 EMAIL, PASSWORD = "grace@example.com", "compiler cobol"
 
@@ -53,8 +52,7 @@ def landed(page: Page, site: ClientSite, path: str) -> dict[str, list[str]]:
 
 
 def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"))
+    page.screenshot(path=str(screenshot_path(name)))
 
 
 @pytest.mark.parametrize(("intent", "params", "expected"), [

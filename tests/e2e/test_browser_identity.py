@@ -23,7 +23,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page
 
-from tests.e2e.browser import chromium
+from tests.e2e.browser import chromium, screenshot_path
 from tests.e2e.clientsite import ClientSite, client_site
 from tests.live import Live, live_server
 
@@ -191,7 +191,5 @@ def test_login_page_screenshot(env: tuple[Live, ClientSite, Browser], lang: str)
     page = context.new_page()
     page.goto(session["fullUrl"])
     assert page.get_by_test_id("submit").inner_text() == {"en": "Log in", "de": "Anmelden"}[lang]
-    out = ROOT / "docs" / "screenshots"
-    out.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(out / f"login-{lang}.png"))
+    page.screenshot(path=str(screenshot_path(f"login-{lang}")))
     context.close()
