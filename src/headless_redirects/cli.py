@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import cli_admin, startup
+from .cli_webhooks import add_webhook_commands
 from .config import CommandError, Effective, export_env, load, masked
 from .settings import Settings
 
@@ -342,6 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.set_defaults(func=cmd_members_create)
     cli_admin.add_member_commands(members, common, _with_store)
     cli_admin.add_mail_commands(sub, common, _with_store)
+    add_webhook_commands(sub, common, _with_store)
 
     sites_cmd = sub.add_parser("sites", help="configure sites").add_subparsers(dest="sites_command", required=True)
     set_cmd = sites_cmd.add_parser("set", parents=[common], help="a site's flow provider or base URL")

@@ -45,6 +45,15 @@ class Settings(BaseSettings):
     session_token_ttl: int = Field(default=600, ge=10, le=600, description="member session token lifetime, seconds")
     verification_code_ttl: int = Field(default=900, ge=60, description="emailed verification code lifetime, seconds")
     recovery_token_ttl: int = Field(default=3600, ge=60, le=86400, description="password reset link lifetime, seconds")
+    # --- outcomes a client backend can trust (SPEC §12)
+    # Seconds before each retry of a failed webhook delivery, comma-separated; empty: about
+    # three days (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h, 1 d, 1 d), each with ±20 % jitter.
+    webhook_retry_schedule: str = ""
+    # How often an idle dispatcher looks for due deliveries (it also wakes on each new event).
+    webhook_poll_interval: float = Field(default=1.0, gt=0, le=60)
+    # Run the webhook dispatcher and expiry sweeper in this process.
+    webhook_dispatcher: bool = True
+    idempotency_ttl: int = Field(default=86400, ge=60, description="how long an Idempotency-Key is kept, seconds")
     # Prometheus metrics at /metrics (a few microseconds a request).
     metrics: bool = True
     log_level: str = "info"

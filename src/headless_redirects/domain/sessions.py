@@ -5,7 +5,8 @@
        │                  └──abandon()──▶ ABANDONED
        └──────────────── abandon() ─────▶ ABANDONED
 
-    Any state but COMPLETED/ABANDONED reads as EXPIRED once ``expires_at`` has passed.
+    Any state but COMPLETED/ABANDONED reads as EXPIRED once ``expires_at`` has passed;
+    expire() records EXPIRED (the session API's expire call, the webhook sweeper).
 
 A session URL is single-use: COMPLETED and ABANDONED are final, and a final session cannot be
 opened again.
@@ -38,7 +39,7 @@ OPENED = "OPENED"
 COMPLETED = "COMPLETED"
 ABANDONED = "ABANDONED"
 EXPIRED = "EXPIRED"
-FINAL_STATES = frozenset({COMPLETED, ABANDONED})
+FINAL_STATES = frozenset({COMPLETED, ABANDONED, EXPIRED})
 
 
 class InvalidTransition(Exception):
@@ -102,6 +103,7 @@ class RedirectSession:
     session_token_hash: str | None = None
     outcome: dict[str, Any] = field(default_factory=dict)
     bound_browser: str | None = None
+    updated_at: int | None = None
 
     def state_at(self, now: int) -> str:
         if self.state not in FINAL_STATES and now >= self.expires_at:
@@ -117,6 +119,12 @@ class RedirectSession:
         if self.state_at(now) != OPENED:
             raise InvalidTransition(f"cannot complete a session that is {self.state_at(now)}")
         return replace(self, state=COMPLETED, outcome=outcome)
+
+    def expire(self, now: int) -> RedirectSession:
+        """End a session early (the session API), or record that its time ran out (the sweeper)."""
+        if self.state_at(now) in (COMPLETED, ABANDONED):
+            raise InvalidTransition(f"cannot expire a session that is {self.state_at(now)}")
+        return replace(self, state=EXPIRED)
 
     def abandon(self, now: int, outcome: dict[str, Any] | None = None) -> RedirectSession:
         if self.state_at(now) not in (CREATED, OPENED):

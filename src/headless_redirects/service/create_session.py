@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
+
+import msgspec
 
 from ..domain.callbacks import MAX_URL_LENGTH
 from ..domain.errors import FieldViolation, PermissionDenied, Rule, Unauthenticated, ValidationFailed
@@ -14,13 +17,16 @@ from ..domain.intents import AUTH_INTENT, AppRules, SessionRequest, check_agains
 from ..domain.linguist import language_from_header
 from ..domain.sessions import CREATED, RedirectSession, new_session_id, short_code
 from ..settings import Settings
+from ..storage.idempotency import IdempotencyStore
 from ..storage.repository import Store
+from ..storage.statements import Compiled
 from .secrets import digest, new_secret
 from .tenancy import API_KEY_SCOPE, Tenant, TenantCache
 from .tokens import Identity, TokenService
 
 __all__ = ["Caller", "SessionService"]
 
+_encode = msgspec.json.Encoder().encode
 _JWT_SHAPE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
 
 
@@ -31,6 +37,7 @@ class Caller:
     tenant: Tenant
     client_id: str | None
     identity: Identity | None
+    api_key_id: str | None = None
 
 
 class SessionService:
@@ -39,6 +46,7 @@ class SessionService:
         self.tenants = tenants
         self.tokens = tokens
         self.settings = settings
+        self.idempotency: IdempotencyStore | None = None  # wired by bootstrap
 
     def authenticate(self, authorization: str | None, site_id: str | None) -> Caller:
         """SPEC §3: an access token (raw or ``Bearer``), or an API key plus ``wix-site-id``."""
@@ -65,9 +73,10 @@ class SessionService:
         tenant = self.tenants.tenant(key.site_id)
         if tenant is None:
             raise PermissionDenied("the site in wix-site-id does not exist")
-        return Caller(tenant, None, None)
+        return Caller(tenant, None, None, key.id)
 
-    def create(self, caller: Caller, body: Any, linguist: str | None) -> dict[str, Any]:
+    def create(self, caller: Caller, body: Any, linguist: str | None,
+               idempotency_key_hash: str | None = None) -> dict[str, Any]:
         request, violations = parse_request(body)
         rules = {
             cid: AppRules(cid, tuple(app.allowed_domains), tuple(app.redirect_uris))
@@ -78,11 +87,14 @@ class SessionService:
         if violations or request is None:
             raise ValidationFailed(violations)
 
-        return self.store_session(caller.tenant, request, caller.identity, linguist, caller.client_id)
+        return self.store_session(caller.tenant, request, caller.identity, linguist, caller.client_id,
+                                  idempotency_key_hash)
 
     def store_session(self, tenant: Tenant, request: SessionRequest, identity: Identity | None,
-                      linguist: str | None, caller_client_id: str | None = None) -> dict[str, Any]:
-        """Store a validated request as a new session; the wire response."""
+                      linguist: str | None, caller_client_id: str | None = None,
+                      idempotency_key_hash: str | None = None) -> dict[str, Any]:
+        """Store a validated request as a new session; the wire response. With an idempotency
+        key, the response is stored in the same transaction as the session."""
         site = tenant.site
         session_id = new_session_id()
         header_lang = language_from_header(linguist)
@@ -106,7 +118,15 @@ class SessionService:
             stored_params["sessionTokenHash"] = digest(str(stored_params.pop("sessionToken")))
         if request.prompt is not None:
             stored_params["prompt"] = request.prompt
-        self.store.insert_session(RedirectSession(
+        result: dict[str, Any] = {
+            "id": session_id,
+            "fullUrl": full_url,
+            "urlDetails": {"endpoint": endpoint, "searchParams": params},
+            "shortUrl": f"{self.settings.public_url.rstrip('/')}/r/{short_code(session_id)}",
+        }
+        if session_token is not None:
+            result["sessionToken"] = session_token
+        session = RedirectSession(
             id=session_id,
             site_id=site.id,
             client_id=request.intent_client_id or caller_client_id,
@@ -124,13 +144,10 @@ class SessionService:
             full_url=full_url,
             session_token_hash=digest(session_token) if session_token else None,
             outcome={},
-        ))
-        result: dict[str, Any] = {
-            "id": session_id,
-            "fullUrl": full_url,
-            "urlDetails": {"endpoint": endpoint, "searchParams": params},
-            "shortUrl": f"{self.settings.public_url.rstrip('/')}/r/{short_code(session_id)}",
-        }
-        if session_token is not None:
-            result["sessionToken"] = session_token
-        return {"redirectSession": result}
+        )
+        response = {"redirectSession": result}
+        also: tuple[tuple[Compiled, Mapping[str, Any]], ...] = ()
+        if idempotency_key_hash is not None and self.idempotency is not None:
+            also = (self.idempotency.completion_step(idempotency_key_hash, 200, _encode(response).decode()),)
+        self.store.insert_session(session, also)
+        return response

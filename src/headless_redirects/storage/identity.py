@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from .database import Database
 from .statements import Compiled, Statements
-from .tables import authorization_codes, browser_sessions, member_tokens, members, rate_limits
+from .tables import authorization_codes, browser_sessions, member_tokens, members, rate_limits, webhook_events
 
 __all__ = ["AuthorizationCodeRow", "BrowserSessionRow", "IdentityStore", "MemberRow", "MemberTokenRow"]
 
@@ -82,6 +82,7 @@ class IdentityStore:
     def __init__(self, db: Database, fast: Statements | None = None) -> None:
         self.db = db
         self.engine = db.engine
+        self.events: Any = None  # service.webhooks.EventWriter, wired by bootstrap
         # Code exchange is a hot path (SPEC §7): its two statements skip SQLAlchemy's execution
         # machinery like the other hot-path statements (see ``statements``).
         self.fast = fast or Statements(db)
@@ -97,9 +98,16 @@ class IdentityStore:
     # --- members ---------------------------------------------------------------------------
 
     def insert_member(self, member: MemberRow) -> None:
-        """Raises ``sqlalchemy.exc.IntegrityError`` when the email is taken on that site."""
+        """Raises ``sqlalchemy.exc.IntegrityError`` when the email is taken on that site. The
+        ``member.created`` webhook event (if the site has webhooks) is written in the same
+        transaction."""
+        event = self.events.member_event(member) if self.events is not None else None
         with self.engine.begin() as c:
             c.execute(members.insert().values(**_values(member)))
+            if event is not None:
+                c.execute(webhook_events.insert().values(**event))
+        if event is not None:
+            self.events.written()
 
     def member_by_email(self, site_id: str, email: str) -> MemberRow | None:
         with self.engine.connect() as c:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import msgspec
@@ -12,7 +13,17 @@ import sqlalchemy as sa
 from ..domain.sessions import RedirectSession, session_id_from_short_code
 from .database import Database
 from .statements import Compiled, Statements
-from .tables import api_keys, apps, redirect_sessions, refresh_tokens, revocations, signing_keys, sites
+from .tables import (
+    api_keys,
+    apps,
+    idempotency_keys,
+    redirect_sessions,
+    refresh_tokens,
+    revocations,
+    signing_keys,
+    sites,
+    webhook_events,
+)
 
 T = TypeVar("T")
 
@@ -103,6 +114,11 @@ class Store:
         self._insert_refresh = c(refresh_tokens.insert().values({col.name: p(col.name) for col in refresh_tokens.c}))
         self._insert_session = c(redirect_sessions.insert().values(
             {col.name: p(col.name) for col in redirect_sessions.c}))
+        self._insert_event = c(webhook_events.insert().values(
+            {col.name: p(col.name) for col in webhook_events.c if col.name != "seq"}))
+        # Reports every session change to the site's webhooks, in the change's own transaction
+        # (``service.webhooks.EventWriter``); None: no webhooks at all (the CLI, tests).
+        self.events: Any = None
 
     # --- tenancy ---------------------------------------------------------------------------
 
@@ -263,26 +279,67 @@ class Store:
 
     # --- redirect sessions -----------------------------------------------------------------
 
-    def insert_session(self, session: RedirectSession) -> None:
+    def insert_session(self, session: RedirectSession,
+                       also: Sequence[tuple[Compiled, Mapping[str, Any]]] = ()) -> None:
+        """Store a new session, and in the same transaction ``also`` (an idempotent answer) and
+        the ``redirect_session.created`` event when the site has webhooks."""
         values = _fields(session)
         for name in _SESSION_JSON:
             values[name] = _encode(values[name])
-        self.fast.write((self._insert_session, values))
+        event = self.events.session_event(session, "redirect_session.created") if self.events else None
+        if event is None:
+            self.fast.write((self._insert_session, values), *also)
+            return
+        self.fast.write((self._insert_session, values), *also, (self._insert_event, event))
+        self.events.written()
 
     def move_session(self, session_id: str, from_states: tuple[str, ...], **values: Any) -> bool:
         """Compare-and-set a session's state (and ``bound_browser``/``outcome``): ``False`` when
-        another request moved it first."""
-        with self.engine.begin() as c:
-            result = c.execute(
-                redirect_sessions.update()
-                .where(redirect_sessions.c.id == session_id, redirect_sessions.c.state.in_(from_states))
-                .values(**values)
-            )
-            return result.rowcount == 1
+        another request moved it first. The webhook event the change makes (if the site has
+        webhooks) is written in the same transaction."""
+        return self._change(session_id, from_states, values)
 
     def set_outcome(self, session_id: str, outcome: dict[str, Any]) -> None:
+        self._change(session_id, None, {"outcome": outcome})
+
+    def _change(self, session_id: str, from_states: tuple[str, ...] | None, values: dict[str, Any]) -> bool:
+        values = {**values, "updated_at": int(time.time())}
+        condition = [redirect_sessions.c.id == session_id]
+        if from_states is not None:
+            condition.append(redirect_sessions.c.state.in_(from_states))
         with self.engine.begin() as c:
-            c.execute(redirect_sessions.update().where(redirect_sessions.c.id == session_id).values(outcome=outcome))
+            before = None
+            if self.events is not None:
+                query = sa.select(redirect_sessions).where(*condition)
+                if not self.db.is_sqlite:
+                    query = query.with_for_update()
+                before = _row(RedirectSession, c.execute(query).first())
+                if before is None or not self.events.registry.wants(before.site_id):
+                    before = None
+            if c.execute(redirect_sessions.update().where(*condition).values(**values)).rowcount != 1:
+                return False
+            if before is not None:
+                after = replace(before, **values)
+                event_type = self.events.transition_event(before, after)
+                event = self.events.session_event(after, event_type) if event_type else None
+                if event is not None:
+                    c.execute(webhook_events.insert().values(**event))
+        if before is not None:
+            self.events.written()
+        return True
+
+    def sweep_expired(self, now: int, limit: int = 200) -> int:
+        """Record EXPIRED (and report it) for sessions of sites with webhooks whose time ran out."""
+        sites = self.events.registry.sites if self.events is not None else frozenset()
+        if not sites:
+            return 0
+        with self.engine.connect() as c:
+            ids = [r[0] for r in c.execute(
+                sa.select(redirect_sessions.c.id)
+                .where(redirect_sessions.c.site_id.in_(sites), redirect_sessions.c.expires_at <= now,
+                       redirect_sessions.c.state.in_(("CREATED", "OPENED")))
+                .limit(limit))]
+        return sum(self._change(i, ("CREATED", "OPENED"), {"state": "EXPIRED"}) for i in ids)
 
     def get_session(self, session_id: str) -> RedirectSession | None:
         with self.engine.connect() as c:
@@ -305,12 +362,14 @@ class Store:
             return [RedirectSession(**r._mapping) for r in c.execute(query)]
 
     def purge_expired(self, now: int, keep_seconds: int) -> int:
-        """Delete sessions and refresh tokens that expired more than ``keep_seconds`` ago."""
+        """Delete sessions and refresh tokens that expired more than ``keep_seconds`` ago, and
+        idempotency keys past their retention."""
         cutoff = now - keep_seconds
         with self.engine.begin() as c:
             a = c.execute(redirect_sessions.delete().where(redirect_sessions.c.expires_at < cutoff))
             b = c.execute(refresh_tokens.delete().where(refresh_tokens.c.expires_at < cutoff))
-            return int(a.rowcount) + int(b.rowcount)
+            k = c.execute(idempotency_keys.delete().where(idempotency_keys.c.expires_at <= now))
+            return int(a.rowcount) + int(b.rowcount) + int(k.rowcount)
 
 
 _SESSION_JSON = tuple(c.name for c in redirect_sessions.c if isinstance(c.type, sa.JSON))

@@ -9,6 +9,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 __all__ = [
+    "idempotency_keys",
+    "webhook_attempts",
+    "webhook_deliveries",
+    "webhook_endpoints",
+    "webhook_events",
     "api_keys",
     "apps",
     "authorization_codes",
@@ -136,6 +141,10 @@ redirect_sessions = sa.Table(
     sa.Column("outcome", sa.JSON, nullable=False),
     # Digest of the browser session that opened it first; no other browser may continue it.
     sa.Column("bound_browser", sa.String(64)),
+    # Last state change (Unix seconds); None until the first one.
+    sa.Column("updated_at", sa.BigInteger),
+    # The session API lists a site's sessions newest first: appended at the end, so cheap to keep.
+    sa.Index("ix_redirect_sessions_site_created", "site_id", "created_at"),
 )
 
 members = sa.Table(
@@ -256,4 +265,89 @@ orders = sa.Table(
     sa.Column("total", sa.String(32), nullable=False),
     sa.Column("items", sa.JSON, nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+
+# --- outcomes a client backend can trust (SPEC §12) ---------------------------------------
+
+# Where a site wants its events (Standard Webhooks). The ``whsec_`` secret signs every delivery,
+# so it is kept as is (it is shown once, at creation).
+webhook_endpoints = sa.Table(
+    "webhook_endpoints",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("site_id", sa.String(36), nullable=False, index=True),
+    sa.Column("url", sa.String(2048), nullable=False),
+    sa.Column("events", sa.JSON, nullable=False),  # [] = every event type
+    sa.Column("secret", sa.String(100), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    # Unix ms of the last change: instances poll max(updated_at) to refresh what they cache.
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Column("disabled_at", sa.BigInteger),
+    sa.Column("disabled_reason", sa.String(400)),
+)
+
+# The outbox: one row per event, written in the same transaction as the change it reports.
+# ``seq`` orders the events of one session; ``fanned_at`` is set once deliveries exist for it.
+webhook_events = sa.Table(
+    "webhook_events",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(40), nullable=False, unique=True),
+    sa.Column("site_id", sa.String(36), nullable=False),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("session_id", sa.String(36)),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("fanned_at", sa.BigInteger),
+    # Only a test event goes to a single endpoint.
+    sa.Column("endpoint_id", sa.String(36)),
+    sa.Index("ix_webhook_events_unfanned", "fanned_at", "seq"),
+)
+
+# One row per (event, endpoint): what is left to deliver, claimed with a lease.
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("event_seq", sa.BigInteger, nullable=False),
+    sa.Column("endpoint_id", sa.String(36), nullable=False),
+    # The session the event is about ('' for others): events of one session go out in order.
+    sa.Column("order_key", sa.String(36), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # pending, delivered, failed
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", sa.BigInteger, nullable=False),  # Unix ms
+    sa.Column("lease_until", sa.BigInteger),  # Unix ms; a claimed delivery is someone's until then
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+    sa.Index("ix_webhook_deliveries_order", "endpoint_id", "order_key", "event_seq"),
+)
+
+# Every attempt, for ``webhooks deliveries``.
+webhook_attempts = sa.Table(
+    "webhook_attempts",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("delivery_id", sa.String(36), nullable=False, index=True),
+    sa.Column("endpoint_id", sa.String(36), nullable=False, index=True),
+    sa.Column("event_id", sa.String(40), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("at", sa.BigInteger, nullable=False),  # Unix ms
+    sa.Column("status_code", sa.Integer),
+    sa.Column("error", sa.String(400)),
+    sa.Column("duration_ms", sa.Integer, nullable=False),
+)
+
+# Idempotency-Key on create session: the first response, kept 24 hours, per caller and key.
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("key_hash", sa.String(64), primary_key=True),  # SHA-256 of caller + key
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("status_code", sa.Integer),  # None while the first request is in flight
+    sa.Column("response", sa.Text),
+    sa.Column("created_at", sa.BigInteger, nullable=False),  # Unix ms
+    sa.Column("expires_at", sa.BigInteger, nullable=False, index=True),  # Unix seconds
+    sqlite_with_rowid=False,
 )

@@ -7,7 +7,8 @@ from starlette.types import ASGIApp
 
 from ..logs import configure as configure_logs
 from ..settings import Settings
-from . import account, checkout, health, hosted, identity_api, oauth, openapi
+from . import account, checkout, health, hosted, identity_api, oauth, openapi, session_api
+from .background import StartBackground
 from .cors import Cors
 from .errors import exception_handlers
 from .hotpath import HotPath
@@ -29,6 +30,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True,
             *(metrics.routes() if metrics is not None else []),
             *oauth.routes(),
             *identity_api.routes(),
+            *session_api.routes(),
             *account.routes(),
             *hosted.routes(),
             *checkout.routes(),
@@ -41,8 +43,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True,
     # Outermost, so that even a 500 written by Starlette's error middleware carries the id.
     wrapped = RequestIdMiddleware(Cors(HotPath(app, services), services), access_log=settings.access_log,
                                   metrics=metrics, trusted_proxies=TrustedProxies(settings.trusted_networks))
-    wrapped.services = services  # type: ignore[attr-defined]
-    return wrapped
+    outermost = StartBackground(wrapped, services)
+    outermost.services = services
+    return outermost
 
 
 def app_from_env() -> ASGIApp:

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .cors import act_for
 from .errors import api_error, log_unhandled
+from .idempotent import idempotent_create
 from .oauth import NO_STORE, token_params
 from .pages import render_message
 from .responses import decode_json, read_limited
@@ -106,8 +107,13 @@ class HotPath:
             services.sessions.authenticate, _text(headers, b"authorization"), _text(headers, b"wix-site-id")
         )
         act_for(scope.setdefault("state", {}), client_id=caller.client_id, site_id=caller.tenant.site.id)
-        body = decode_json(await read_limited(receive, headers.get(b"content-length"), self.limit))
-        result = await services.db.run(services.sessions.create, caller, body, _text(headers, b"x-wix-linguist"))
+        raw = await read_limited(receive, headers.get(b"content-length"), self.limit)
+        key = _text(headers, b"idempotency-key")
+        if key is not None:
+            await idempotent_create(services, send, caller, key, raw, _text(headers, b"x-wix-linguist"))
+            return
+        result = await services.db.run(services.sessions.create, caller, decode_json(raw),
+                                       _text(headers, b"x-wix-linguist"))
         await _send(send, 200, _encode(result), [_JSON])
 
 

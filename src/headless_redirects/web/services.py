@@ -9,19 +9,25 @@ from starlette.requests import Request
 from ..flows import FlowProvider, ProviderContext, load_provider
 from ..service.create_session import SessionService
 from ..service.flows import FlowService
+from ..service.idempotency import Idempotency
 from ..service.identity import IdentityService
 from ..service.keys import KeyRing
 from ..service.mail import Mailer
 from ..service.members import Limits, MemberService
+from ..service.session_api import SessionApi
 from ..service.tenancy import TenantCache
 from ..service.tokens import TokenService
+from ..service.webhooks import Dispatcher, EventWriter, WebhookRegistry, parse_schedule
 from ..settings import Settings
 from ..storage.database import Database
+from ..storage.idempotency import IdempotencyStore
 from ..storage.identity import IdentityStore
 from ..storage.mail import MailStore
 from ..storage.migrate import upgrade
 from ..storage.orders import OrderStore
 from ..storage.repository import Store
+from ..storage.session_queries import SessionQueries
+from ..storage.webhooks import WebhookStore
 
 __all__ = ["Services", "bootstrap", "services_of"]
 
@@ -42,6 +48,10 @@ class Services:
     providers: dict[str, FlowProvider]
     identity_api: IdentityService
     mailer: Mailer
+    webhooks: WebhookStore
+    dispatcher: Dispatcher
+    session_api: SessionApi
+    idempotency: Idempotency
 
     def provider_for(self, site_id: str) -> FlowProvider:
         """The site's flow provider (``sites.flow_provider``), loaded once per instance."""
@@ -70,8 +80,18 @@ def bootstrap(settings: Settings, *, migrate: bool = True) -> Services:
     identity_api = IdentityService(store, identity, members, tokens, tenants, mailer, settings)
     sessions = SessionService(store, tenants, tokens, settings)
     flows = FlowService(store, identity, tokens, settings)
+    idempotency = Idempotency(IdempotencyStore(db, store.fast), settings)
+    sessions.idempotency = idempotency.store
+    webhooks = WebhookStore(db)
+    events = EventWriter(WebhookRegistry(webhooks), settings.public_url)
+    store.events = identity.events = events
+    dispatcher = Dispatcher(webhooks, db.run, parse_schedule(settings.webhook_retry_schedule),
+                            poll=settings.webhook_poll_interval, sweep=store.sweep_expired)
+    events.on_write = dispatcher.wake
+    db.on_dispose(dispatcher.stop)
     return Services(settings, db, store, keys, tenants, tokens, sessions, identity, members, flows,
-                    OrderStore(db), {}, identity_api, mailer)
+                    OrderStore(db), {}, identity_api, mailer, webhooks, dispatcher,
+                    SessionApi(store, SessionQueries(db), settings), idempotency)
 
 
 def services_of(request: Request) -> Services:
