@@ -128,3 +128,25 @@ def test_javascript_snippet_with_the_official_sdk(served: Served, tmp_path: Path
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"{served.url}/flow/ecom-checkout?checkoutId=0fc930e0-"), done.stdout
+
+
+def _configuration() -> str:
+    return README.read_text().split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_every_setting_is_in_the_configuration_table() -> None:
+    from headless_redirects.settings import Settings
+
+    table = _configuration()
+    documented = set(re.findall(r"`([A-Z][A-Z_]+)`", table))
+    missing = {name.upper() for name in Settings.model_fields} - documented
+    assert not missing, f"settings missing from the README's Configuration table: {sorted(missing)}"
+
+
+def test_the_configuration_example_is_a_valid_file(tmp_path: Path) -> None:
+    from headless_redirects.config import load
+
+    example = re.search(r"```toml\n(.*?)```", _configuration(), flags=re.S)
+    assert example is not None
+    (tmp_path / "hr.toml").write_text(example.group(1))
+    assert load(config_file=str(tmp_path / "hr.toml")).settings.trusted_proxies == "127.0.0.1"
