@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 
 from tests.live import free_port
 
@@ -91,15 +96,16 @@ def test_sites_pages_and_provider(tmp_path: Path) -> None:
     tenant = json.loads(subprocess.run([*CLI, "init", "--json"], env=env, capture_output=True, text=True,
                                        check=True).stdout)
     done = subprocess.run([*CLI, "sites", "pages", "--site-id", tenant["siteId"], "--intent", "ecomCheckout",
-                           "--path", "/my-checkout", "--published"], env=env, capture_output=True, text=True)
+                           "--path", "/my-checkout", "--published", "--json"], env=env, capture_output=True, text=True)
     assert done.returncode == 0 and json.loads(done.stdout) == {"ecomCheckout": {"path": "/my-checkout",
                                                                                   "published": True}}
     bad = subprocess.run([*CLI, "sites", "set", "--site-id", tenant["siteId"], "--flow-provider", "nope:Nothing"],
                          env=env, capture_output=True, text=True)
     assert bad.returncode == 2
-    ok = subprocess.run([*CLI, "sites", "set", "--site-id", tenant["siteId"], "--flow-provider", "demo"],
+    ok = subprocess.run([*CLI, "sites", "set", "--site-id", tenant["siteId"], "--flow-provider", "demo", "--json"],
                         env=env, capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["flowProvider"] == "demo"
 
 
 def test_members_create_reads_the_password_from_stdin(tmp_path: Path) -> None:
@@ -107,13 +113,16 @@ def test_members_create_reads_the_password_from_stdin(tmp_path: Path) -> None:
     tenant = json.loads(subprocess.run([*CLI, "init", "--json"], env=env, capture_output=True, text=True,
                                        check=True).stdout)
     args = [*CLI, "members", "create", "--site-id", tenant["siteId"], "--email", "Ada@Example.com", "--password-stdin"]
-    done = subprocess.run(args, env=env, input="a long password\n", capture_output=True, text=True)
+    done = subprocess.run([*args, "--json"], env=env, input="a long password\n", capture_output=True, text=True)
     assert done.returncode == 0 and json.loads(done.stdout)["email"] == "ada@example.com"
     again = subprocess.run(args, env=env, input="a long password\n", capture_output=True, text=True)
     assert again.returncode == 2 and "already exists" in again.stderr
     short = subprocess.run([*args[:-3], "--email", "b@example.com", "--password-stdin"], env=env, input="short\n",
                            capture_output=True, text=True)
     assert short.returncode == 2
+    readable = subprocess.run([*args[:-3], "--email", "c@example.com", "--password-stdin"], env=env,
+                              input="a long password\n", capture_output=True, text=True)
+    assert readable.returncode == 0 and "email: c@example.com" in readable.stdout.splitlines()
 
 
 def test_admin_commands(tmp_path: Path) -> None:
@@ -122,21 +131,28 @@ def test_admin_commands(tmp_path: Path) -> None:
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=60)
 
-    tenant = json.loads(run("init", "--json").stdout)
+    def as_json(*args: str) -> Any:
+        done = run(*args, "--json")
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    tenant = as_json("init")
     site = tenant["siteId"]
-    app = json.loads(run("apps", "create", "--site-id", site, "--allowed-domain", "Shop.Example.com",
-                         "--redirect-uri", "https://shop.example.com/cb").stdout)
-    listed = [json.loads(line) for line in run("apps", "list", "--site-id", site).stdout.splitlines()]
+    app = as_json("apps", "create", "--site-id", site, "--allowed-domain", "Shop.Example.com",
+                  "--redirect-uri", "https://shop.example.com/cb")
+    assert app["allowedDomains"] == ["shop.example.com"]
+    listed = as_json("apps", "list", "--site-id", site)
     assert {a["clientId"] for a in listed} == {tenant["clientId"], app["clientId"]}
     assert run("apps", "create", "--site-id", site, "--redirect-uri", "javascript:x").returncode == 2
 
-    key = json.loads(run("keys", "create", "--site-id", site).stdout)
+    key = as_json("keys", "create", "--site-id", site)
     assert key["apiKey"].startswith("hrk_")
-    assert len(run("keys", "list", "--site-id", site).stdout.splitlines()) == 2
-    assert run("keys", "revoke", "--key-id", key["id"]).returncode == 0
+    assert len(as_json("keys", "list", "--site-id", site)) == 2
+    assert as_json("keys", "revoke", "--key-id", key["id"]) == {"id": key["id"], "revoked": True}
     assert run("keys", "revoke", "--key-id", key["id"]).returncode == 2
-    assert "revoked\": true" in run("keys", "list", "--site-id", site).stdout
-    assert json.loads(run("keys", "rotate-signing").stdout)["kid"]
+    revoked = next(k for k in as_json("keys", "list", "--site-id", site) if k["id"] == key["id"])
+    assert ISO.fullmatch(revoked["revokedDate"]) and ISO.fullmatch(revoked["createdDate"])
+    assert as_json("keys", "rotate-signing")["kid"]
 
     from starlette.testclient import TestClient
 
@@ -148,8 +164,98 @@ def test_admin_commands(tmp_path: Path) -> None:
                               headers={"Authorization": tenant["apiKey"], "wix-site-id": site})
     session_id = r.json()["redirectSession"]["id"]
     app_.services.db.dispose()  # type: ignore[attr-defined]
-    rows = [json.loads(line) for line in run("sessions", "list", "--site-id", site).stdout.splitlines()]
+    rows = as_json("sessions", "list", "--site-id", site)
     assert [(s["id"], s["state"]) for s in rows] == [(session_id, "CREATED")]
-    shown = json.loads(run("sessions", "show", session_id).stdout)
-    assert shown["intent"] == "login" and "session_token_hash" not in shown
-    assert json.loads(run("purge").stdout) == {"deleted": 0}
+    assert ISO.fullmatch(rows[0]["createdDate"]) and ISO.fullmatch(rows[0]["expiresDate"])
+    shown = as_json("sessions", "show", session_id)
+    assert shown["intent"] == "login" and shown["siteId"] == site and ISO.fullmatch(shown["createdDate"])
+    assert all(CAMEL.fullmatch(k) for k in shown), shown  # one key style: camelCase, as the API
+    assert "sessionTokenHash" not in shown and "boundBrowser" not in shown
+    assert as_json("purge") == {"deleted": 0}
+    # the same commands, readable: a table with a header row, or key: value lines
+    table = run("sessions", "list", "--site-id", site).stdout.splitlines()
+    assert table[0].split() == ["id", "intent", "state", "siteId", "createdDate", "expiresDate"]
+    assert table[1].split()[:3] == [session_id, "login", "CREATED"]
+    assert run("purge").stdout == "deleted: 0\n"
+
+
+ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z")
+CAMEL = re.compile(r"[a-z]+(?:[A-Z][a-z0-9]*)*")
+
+
+def _commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...],
+                                                                                              argparse.ArgumentParser]]:
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        yield path, parser
+    for action in subs:
+        for name, child in action.choices.items():
+            yield from _commands(child, (*path, name))
+
+
+def test_every_command_takes_json_and_documents_every_option() -> None:
+    from headless_redirects.cli import build_parser
+
+    commands = list(_commands(build_parser()))
+    assert len(commands) >= 25
+    for path, parser in commands:
+        options = {o for a in parser._actions for o in a.option_strings}
+        assert "--json" in options, f"{' '.join(path)} has no --json"
+        assert parser.description, f"{' '.join(path)} has no description"
+        for action in parser._actions:
+            assert action.help, f"{' '.join(path)}: {action.option_strings or action.dest} is undocumented"
+
+
+def test_version_and_help() -> None:
+    import importlib.metadata
+
+    done = subprocess.run([*CLI, "--version"], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == f"headless-redirects {importlib.metadata.version('headless-redirects')}"
+    top = subprocess.run([*CLI, "--help"], capture_output=True, text=True, check=True).stdout
+    assert "The ``headless-redirects`` command" not in top  # not the module's docstring
+    assert "exit codes:" in top and "  3  not ready" in top
+    init = subprocess.run([*CLI, "init", "--help"], capture_output=True, text=True, check=True).stdout
+    assert "(default: My site)" in init
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["purge", "--keep-days", "-1"], "argument --keep-days: -1 is negative"),
+    (["apps", "create", "--site-id", "x", "--allowed-domain", "https://shop.example.com/"],
+     "is not a host or host:port; did you mean shop.example.com?"),
+    (["init", "--allowed-domain", "shop.example.com/path"], "is not a host or host:port"),
+    (["init", "--allowed-domain", "shop.example.com:99999"], "is not a host or host:port"),
+    (["sites", "set", "--site-id", "x", "--base-url", "not a url"], "is not an absolute http(s) URL"),
+    (["init", "--public-url", "ftp://example.com"], "is not an absolute http(s) URL"),
+    (["sites", "pages", "--site-id", "x", "--intent", "auth"], "argument --intent"),
+    (["sites", "pages", "--site-id", "x", "--intent", "login", "--path", "relative"], "not a path starting with /"),
+    (["sessions", "list", "--limit", "0"], "argument --limit"),
+])
+def test_input_is_validated_before_anything_is_touched(tmp_path: Path, args: list[str], needle: str) -> None:
+    done = subprocess.run([*CLI, *args], env=_env(tmp_path), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and needle in done.stderr and done.stdout == ""
+    assert not (tmp_path / "cli.db").exists()
+
+
+def test_allowed_domains_that_can_match(tmp_path: Path) -> None:
+    done = subprocess.run([*CLI, "init", "--json", "--allowed-domain", "Shop.Example.com.", "--allowed-domain",
+                           "localhost:3000", "--allowed-domain", "127.0.0.1"], env=_env(tmp_path),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+def test_serve_json_prints_one_object(tmp_path: Path) -> None:
+    port = free_port()
+    proc = subprocess.Popen([*CLI, "serve", "--port", str(port), "--json"], env=_env(tmp_path),
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        started = json.loads(proc.stdout.readline())
+        assert started["publicUrl"] == f"http://127.0.0.1:{port}"
+        assert set(started["developmentSite"]) == {"siteId", "clientId", "apiKey"}
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(20)
+        assert proc.stdout is not None
+        rest = proc.stdout.read()
+        proc.stdout.close()
+    assert rest == ""

@@ -81,10 +81,10 @@ def test_app_origins_and_key_scopes(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "has a path" in bad.stderr
     out = as_json(db, "apps", "update", "--client-id", tenant["clientId"], "--allowed-origin", "HTTPS://App.Example:443/")
     assert out["allowedOrigins"] == ["https://app.example"]
-    created = json.loads(cli(db, "apps", "create", "--site-id", tenant["siteId"], "--allowed-domain", "x.example",
-                             "--allowed-origin", "https://spa.example.net").stdout)
+    created = as_json(db, "apps", "create", "--site-id", tenant["siteId"], "--allowed-domain", "x.example",
+                      "--allowed-origin", "https://spa.example.net")
     assert created["clientId"]
-    key = json.loads(cli(db, "keys", "create", "--site-id", tenant["siteId"], "--scope", "SCOPE.IAM.SIGN-ON").stdout)
+    key = as_json(db, "keys", "create", "--site-id", tenant["siteId"], "--scope", "SCOPE.IAM.SIGN-ON")
     assert key["apiKey"].startswith("hrk_")
     listed = cli(db, "keys", "list", "--site-id", tenant["siteId"]).stdout
     assert "SCOPE.IAM.SIGN-ON" in listed

@@ -150,3 +150,31 @@ def test_the_configuration_example_is_a_valid_file(tmp_path: Path) -> None:
     assert example is not None
     (tmp_path / "hr.toml").write_text(example.group(1))
     assert load(config_file=str(tmp_path / "hr.toml")).settings.trusted_proxies == "127.0.0.1"
+
+
+def test_the_command_line_synopsis_names_every_command() -> None:
+    import argparse
+
+    from headless_redirects.cli import build_parser
+
+    section = README.read_text().split("\n## Command line\n", 1)[1].split("\n## ", 1)[0]
+    synopsis = re.search(r"```text\n(.*?)```", section, flags=re.S)
+    assert synopsis is not None
+    named = set()
+    for line in synopsis.group(1).splitlines():
+        for part in line.removeprefix("headless-redirects ").split(" | "):
+            words = part.removeprefix("headless-redirects ").split()
+            group = words[0]
+            subs = words[1] if len(words) > 1 and not words[1].startswith(("-", "[")) else ""
+            for sub in subs.split("|") if subs and subs != "ID" else [""]:
+                named.add(f"{group} {sub}".strip())
+
+    def commands(parser: argparse.ArgumentParser, prefix: str = "") -> set[str]:
+        found = set()
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    found |= commands(child, f"{prefix} {name}".strip()) or {f"{prefix} {name}".strip()}
+        return found
+
+    assert commands(build_parser()) == named
