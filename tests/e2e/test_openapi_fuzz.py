@@ -15,7 +15,9 @@ from hypothesis import HealthCheck, settings
 from headless_redirects.web.openapi import document
 from tests.live import Live, live_server
 
-schema = schemathesis.openapi.from_dict(document())
+# Hosted pages (HTML forms with CSRF tokens) are navigated to, not called: the API is fuzzed.
+schema = schemathesis.openapi.from_dict(document()).exclude(
+    func=lambda ctx: bool(ctx.operation.definition.raw.get("x-hosted-page")))
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +33,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Live, str]]
 @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_server_errors(case: Any, live: tuple[Live, str]) -> None:
     server, token = live
-    if case.path.endswith("redirect-session") or case.path.startswith(("/_api/iam/", "/members/")):
+    if "redirect-session" in case.path or case.path.startswith(("/_api/iam/", "/members/")):
         case.headers = {**(case.headers or {}), "Authorization": token}
     response = case.call(base_url=server.url)
     assert response.status_code < 500, (case.method, case.path, response.text[:500])

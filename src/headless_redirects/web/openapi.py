@@ -12,6 +12,8 @@ from .. import __version__
 from ..domain.intents import CALLBACK_FIELDS
 from .hotpath import SESSION_ROUTES
 from .openapi_identity import identity_paths, identity_schemas
+from .openapi_outcomes import IDEMPOTENCY_KEY, outcome_paths, outcome_schemas
+from .openapi_site import site_paths
 from .responses import json_response
 
 __all__ = ["document", "routes"]
@@ -83,7 +85,7 @@ _INTENTS: dict[str, Any] = {
             "codeChallengeMethod": {"enum": ["S256", "S512"]},
             "sessionToken": {"type": "string", "maxLength": 4096},
             "nonce": {"type": "string", "maxLength": 512},
-        }, ["clientId", "responseType"]),
+        }, ["clientId", "responseType", "codeChallenge", "codeChallengeMethod"]),
         "prompt": {"enum": ["login", "none"]},
     }, ["authRequest"]),
     "storesProduct": _obj({"productSlug": {"type": "string", "minLength": 1, "maxLength": 150}}, ["productSlug"]),
@@ -171,7 +173,9 @@ def _create_session_operation(operation_id: str) -> dict[str, Any]:
         "400": _json(_ref("ValidationError"), "invalid request; every violation is listed"),
         "401": _json(_ref("ApplicationError"), "missing or invalid credentials"),
         "403": _json(_ref("ApplicationError"), "credentials not allowed for this site"),
+        "409": _json(_ref("ApplicationError"), "IDEMPOTENCY_KEY_IN_USE: the first request is still running"),
         "413": _json(_ref("ApplicationError"), "body over 64 KiB"),
+        "422": _json(_ref("ApplicationError"), "IDEMPOTENCY_KEY_REUSED: the key was used with another body"),
     }
     ok = _json(_ref("CreateRedirectSessionResponse"), "the session")
     ok["headers"] = _request_id()
@@ -179,6 +183,7 @@ def _create_session_operation(operation_id: str) -> dict[str, Any]:
         "operationId": operation_id,
         "summary": "Create a redirect session",
         "security": [{"accessToken": []}, {"apiKey": [], "siteId": []}],
+        "parameters": [IDEMPOTENCY_KEY],
         "requestBody": {"required": True, "content": {"application/json": {
             "schema": _ref("CreateRedirectSessionRequest")}}},
         "responses": {"200": ok, **errors},
@@ -229,8 +234,11 @@ def document() -> dict[str, Any]:
                                    "the key set")},
     }}
     paths.update(identity_paths())
+    paths.update(outcome_paths())
+    paths.update(site_paths())
     schemas = {
         **identity_schemas(),
+        **outcome_schemas(),
         "CreateRedirectSessionRequest": _REQUEST,
         "CreateRedirectSessionResponse": _RESPONSE,
         "ValidationError": _VALIDATION_ERROR,

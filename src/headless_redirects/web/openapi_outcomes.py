@@ -1,0 +1,77 @@
+"""The session API's part of the OpenAPI document (SPEC §12), and the Idempotency-Key header of
+create session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["IDEMPOTENCY_KEY", "outcome_paths", "outcome_schemas"]
+
+_TEXT = {"type": "string"}
+_DATE = {"type": "string", "format": "date-time"}
+_STATES = ["CREATED", "OPENED", "COMPLETED", "ABANDONED", "EXPIRED"]
+
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+    "description": "the same key and body from the same caller within 24 h return the first answer again "
+                   "(idempotent-replayed: true); another body: 422; still in flight: 409",
+}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def outcome_schemas() -> dict[str, Any]:
+    return {"RedirectSessionInfo": {"type": "object", "required": ["id", "intent", "state", "fullUrl", "shortUrl"],
+                                    "properties": {
+        "id": {"type": "string", "format": "uuid"}, "intent": _TEXT, "state": {"enum": _STATES},
+        "fullUrl": _TEXT, "shortUrl": _TEXT, "callbacks": {"type": "object", "additionalProperties": _TEXT},
+        "createdDate": _DATE, "updatedDate": _DATE, "expiresDate": _DATE,
+        "outcome": {"type": "object", "properties": {"orderId": _TEXT, "planOrderId": _TEXT, "orderNumber": _TEXT,
+                                                     "eventId": _TEXT, "memberId": _TEXT,
+                                                     "wixMemberLoggedIn": {"type": "boolean"}}},
+    }}}
+
+
+def outcome_paths() -> dict[str, Any]:
+    security: list[dict[str, list[str]]] = [{"accessToken": []}, {"apiKey": [], "siteId": []}]
+    one = _json({"type": "object", "properties": {"redirectSession": _ref("RedirectSessionInfo")},
+                 "required": ["redirectSession"]}, "the session")
+    session_id = {"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    errors = {"401": _json(_ref("ApplicationError"), "missing or invalid credentials"),
+              "404": _json(_ref("ApplicationError"), "no such session, or not the caller's")}
+    query = [
+        {"name": "state", "in": "query", "required": False, "schema": {"enum": _STATES}},
+        {"name": "intent", "in": "query", "required": False, "schema": _TEXT},
+        {"name": "createdFrom", "in": "query", "required": False, "schema": _DATE},
+        {"name": "createdTo", "in": "query", "required": False, "schema": _DATE},
+        {"name": "limit", "in": "query", "required": False,
+         "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+        {"name": "cursor", "in": "query", "required": False, "schema": _TEXT},
+    ]
+    base = "/_api/redirects-api/v1"
+    return {
+        f"{base}/redirect-session/{{session_id}}": {"get": {
+            "operationId": "getRedirectSession", "summary": "A session, its state and outcome", "security": security,
+            "parameters": [session_id], "responses": {"200": one, **errors}}},
+        f"{base}/redirect-session/{{session_id}}/expire": {"post": {
+            "operationId": "expireRedirectSession", "summary": "End a session now: its URL shows the expired page",
+            "security": security, "parameters": [session_id],
+            "responses": {"200": one, **errors,
+                          "409": _json(_ref("ApplicationError"), "the session is already completed or abandoned")}}},
+        f"{base}/redirect-sessions": {"get": {
+            "operationId": "listRedirectSessions", "summary": "Sessions, newest first", "security": security,
+            "parameters": query,
+            "responses": {"200": _json({"type": "object", "properties": {
+                "redirectSessions": {"type": "array", "items": _ref("RedirectSessionInfo")},
+                "pagingMetadata": {"type": "object", "properties": {
+                    "count": {"type": "integer"},
+                    "cursors": {"type": "object", "properties": {"next": {"type": ["string", "null"]}}}}}}},
+                "a page"), "400": _json(_ref("ValidationError"), "a bad filter"), **errors}}},
+    }

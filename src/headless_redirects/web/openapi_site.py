@@ -1,0 +1,78 @@
+"""The rest of the OpenAPI document: token revocation, discovery, health, metrics, short links
+and the hosted pages (HTML, marked ``x-hosted-page``: navigated to by browsers, not fetched)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..domain.intents import INTENT_PATHS
+
+__all__ = ["HOSTED_PAGE", "site_paths"]
+
+HOSTED_PAGE = "x-hosted-page"
+_HTML = {"text/html": {"schema": {"type": "string"}}}
+
+
+def _json(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema or {"type": "object"}}}}
+
+
+def _page(operation_id: str, summary: str, methods: tuple[str, ...] = ("get",),
+          query: tuple[str, ...] = ("redirectSessionId",)) -> dict[str, Any]:
+    parameters = [{"name": name, "in": "query", "required": False, "schema": {"type": "string"}} for name in query]
+    responses = {"200": {"description": "the page", "content": _HTML},
+                 "302": {"description": "on to a callback URL"}, "303": {"description": "after a form post"},
+                 "4XX": {"description": "an error page", "content": _HTML}}
+    return {m: {"operationId": f"{operation_id}{m.capitalize() if m != 'get' else ''}", "summary": summary,
+                HOSTED_PAGE: True, "parameters": parameters if m == "get" else [],
+                **({"requestBody": {"content": {"application/x-www-form-urlencoded": {"schema": {"type": "object"}}}}}
+                   if m == "post" else {}),
+                "responses": responses} for m in methods}
+
+
+def site_paths() -> dict[str, Any]:
+    paths: dict[str, Any] = {
+        "/oauth2/revoke": {"post": {
+            "operationId": "revoke", "summary": "Revoke a refresh or access token (RFC 7009)",
+            "requestBody": {"required": True, "content": {
+                "application/json": {"schema": {"type": "object", "properties": {"token": {"type": "string"}},
+                                                "required": ["token"]}},
+                "application/x-www-form-urlencoded": {"schema": {"type": "object"}}}},
+            "responses": {"200": _json("revoked, or unknown (RFC 7009 §2.2)"),
+                          "400": _json("RFC 6749 §5.2 error", {"$ref": "#/components/schemas/OAuthError"})}}},
+        "/.well-known/oauth-authorization-server": {"get": {
+            "operationId": "metadata", "summary": "Authorization server metadata (RFC 8414)",
+            "responses": {"200": _json("the metadata")}}},
+        "/.well-known/jwks.json": {"get": {
+            "operationId": "jwksWellKnown", "summary": "Public keys that verify access tokens (RFC 7517)",
+            "responses": {"200": _json("the key set")}}},
+        "/r/{code}": {"get": {
+            "operationId": "shortLink", "summary": "A session's short link",
+            "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"302": {"description": "to the session's fullUrl"},
+                          "404": {"description": "unknown link", "content": _HTML},
+                          "410": {"description": "expired link", "content": _HTML}}}},
+        "/healthz": {"get": {"operationId": "healthz", "summary": "Liveness",
+                             "responses": {"200": _json("alive")}}},
+        "/readyz": {"get": {"operationId": "readyz", "summary": "Readiness: the database answers",
+                            "responses": {"200": _json("ready"), "503": _json("not ready")}}},
+        "/metrics": {"get": {"operationId": "metrics", "summary": "Prometheus metrics",
+                             "responses": {"200": {"description": "text exposition format",
+                                                   "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+        "/openapi.json": {"get": {"operationId": "openapi", "summary": "This document",
+                                  "responses": {"200": _json("the OpenAPI document")}}},
+        "/_api/oauth2/authorize": _page("authorize", "OAuth 2.0 authorize (login form, web_message answer)",
+                                        ("get", "post"), ("redirectSessionId", "client_id", "response_type",
+                                                          "redirect_uri", "scope", "state", "response_mode",
+                                                          "code_challenge", "code_challenge_method", "prompt")),
+        "/account/reset-password": _page("resetPassword", "The hosted password-reset page", ("get", "post"),
+                                         ("token", "lang")),
+        "/flow/thank-you": _page("thankYou", "The hosted thank-you page"),
+        "/flow/sign-in": _page("flowSignIn", "Logging in during a flow", ("get", "post")),
+        "/flow/logout": _page("logoutPage", "The logout intent"),
+    }
+    for intent, path in sorted(INTENT_PATHS.items()):
+        if path.startswith("/flow/") and path not in paths:
+            methods = ("get",) if intent == "logout" else ("get", "post")
+            paths[path] = _page(f"{intent}Page", f"The hosted page of the {intent} intent", methods)
+    return paths
