@@ -10,6 +10,9 @@
         callbacks={"post_flow_url": "https://shop.example.com/after"},
     )
     print(session.full_url)
+
+A client backend learns the outcome from the service, not from the browser: from
+``client.redirects.get_redirect_session(id)`` or from a webhook checked with ``verify_webhook``.
 """
 
 from ._auth import ApiKeyStrategy, OAuthStrategy
@@ -18,16 +21,35 @@ from ._core import DEFAULT_BASE_URL, RetryPolicy
 from ._errors import (
     APIError,
     AuthenticationError,
+    Conflict,
     ConnectionFailed,
     FieldViolation,
     HeadlessRedirectsError,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
     NotFound,
     OAuthError,
     PermissionDenied,
     RateLimited,
+    SessionAlreadyFinished,
     ValidationError,
+    WebhookVerificationError,
 )
-from ._models import AccessToken, OAuthData, RedirectSession, RefreshToken, TokenRole, Tokens, URLDetails
+from ._models import (
+    AccessToken,
+    OAuthData,
+    RedirectSession,
+    RedirectSessionInfo,
+    RedirectSessionsPage,
+    RefreshToken,
+    SessionOutcome,
+    SessionState,
+    TokenRole,
+    Tokens,
+    URLDetails,
+    WebhookEvent,
+)
+from ._webhooks import verify_webhook
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -37,9 +59,12 @@ __all__ = [
     "AsyncClient",
     "AuthenticationError",
     "Client",
+    "Conflict",
     "ConnectionFailed",
     "FieldViolation",
     "HeadlessRedirectsError",
+    "IdempotencyKeyInUse",
+    "IdempotencyKeyReused",
     "NotFound",
     "OAuthData",
     "OAuthError",
@@ -47,13 +72,21 @@ __all__ = [
     "PermissionDenied",
     "RateLimited",
     "RedirectSession",
+    "RedirectSessionInfo",
+    "RedirectSessionsPage",
     "RefreshToken",
     "RetryPolicy",
+    "SessionAlreadyFinished",
+    "SessionOutcome",
+    "SessionState",
     "TokenRole",
     "Tokens",
     "URLDetails",
     "ValidationError",
+    "WebhookEvent",
+    "WebhookVerificationError",
     "create_async_client",
     "create_client",
     "redirects",
+    "verify_webhook",
 ]

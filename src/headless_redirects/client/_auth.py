@@ -14,11 +14,11 @@ import httpx
 
 from ._core import Operation, raise_for_status
 from ._models import AccessToken, OAuthData, RedirectSession, RefreshToken, TokenRole, Tokens
+from ._sessions import SESSION_PATH, new_idempotency_key
 
 __all__ = ["ApiKeyStrategy", "OAuthStrategy"]
 
 TOKEN_PATH = "/oauth2/token"
-SESSION_PATH = "/_api/redirects-api/v1/redirect-session"
 
 
 def _pkce_pair() -> tuple[str, str]:
@@ -106,8 +106,9 @@ class OAuthStrategy:
         if session_token:
             auth_request["sessionToken"] = session_token
         headers = yield from self._op_auth_headers(base_url)
-        response = yield httpx.Request("POST", base_url + SESSION_PATH, headers=headers,
-                                       json={"auth": {"authRequest": auth_request, "prompt": prompt}})
+        response = yield httpx.Request("POST", base_url + SESSION_PATH, json={
+            "auth": {"authRequest": auth_request, "prompt": prompt}},
+            headers={**headers, "Idempotency-Key": new_idempotency_key()})
         session = RedirectSession.from_wire(raise_for_status(response))
         return {"auth_url": session.full_url, "authorization_endpoint": session.url_details.endpoint,
                 "session_token": session.session_token}
@@ -127,8 +128,9 @@ class OAuthStrategy:
 
     def _op_logout(self, base_url: str, original_url: str) -> Operation[str]:
         headers = yield from self._op_auth_headers(base_url)
-        response = yield httpx.Request("POST", base_url + SESSION_PATH, headers=headers, json={
-            "logout": {"clientId": self.client_id}, "callbacks": {"postFlowUrl": original_url}})
+        response = yield httpx.Request("POST", base_url + SESSION_PATH, json={
+            "logout": {"clientId": self.client_id}, "callbacks": {"postFlowUrl": original_url}},
+            headers={**headers, "Idempotency-Key": new_idempotency_key()})
         session = RedirectSession.from_wire(raise_for_status(response))
         self._tokens = Tokens.empty()
         return session.full_url

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
 
-from ._auth import SESSION_PATH, ApiKeyStrategy, OAuthStrategy
-from ._core import DEFAULT_BASE_URL, Operation, RetryPolicy, camelize, raise_for_status, run_async, run_sync
-from ._models import OAuthData, RedirectSession, RefreshToken, Tokens
+from ._auth import ApiKeyStrategy, OAuthStrategy
+from ._core import DEFAULT_BASE_URL, Operation, RetryPolicy, run_async, run_sync
+from ._models import (
+    OAuthData,
+    RedirectSession,
+    RedirectSessionInfo,
+    RedirectSessionsPage,
+    RefreshToken,
+    SessionState,
+    Tokens,
+)
+from ._sessions import create_session_op, expire_session_op, get_session_op, list_page_op, list_query
 
 __all__ = ["AsyncClient", "Client", "create_async_client", "create_client", "redirects"]
 
 Strategy = OAuthStrategy | ApiKeyStrategy
 T = TypeVar("T")
+Dict = dict[str, Any]
 
 
 class _RedirectsModule:
@@ -23,13 +35,6 @@ class _RedirectsModule:
 
 
 redirects = _RedirectsModule()
-
-
-def _create_session_op(strategy: Strategy, base_url: str, params: dict[str, Any]) -> Operation[RedirectSession]:
-    headers = yield from strategy._op_auth_headers(base_url)
-    body = camelize({k: v for k, v in params.items() if v is not None})
-    response = yield httpx.Request("POST", base_url + SESSION_PATH, json=body, headers=headers)
-    return RedirectSession.from_wire(raise_for_status(response))
 
 
 class _Base:
@@ -45,30 +50,92 @@ class _SyncRedirects:
     def __init__(self, client: Client) -> None:
         self._client = client
 
-    def create_redirect_session(self, *, ecom_checkout: dict[str, Any] | None = None,
-                                bookings_checkout: dict[str, Any] | None = None,
-                                events_checkout: dict[str, Any] | None = None,
-                                paid_plans_checkout: dict[str, Any] | None = None,
-                                login: dict[str, Any] | None = None, logout: dict[str, Any] | None = None,
-                                auth: dict[str, Any] | None = None, stores_product: dict[str, Any] | None = None,
-                                bookings_book: dict[str, Any] | None = None,
-                                ecom_order_payment_request: dict[str, Any] | None = None,
-                                callbacks: dict[str, str] | None = None, preferences: dict[str, Any] | None = None,
-                                origin: str | None = None) -> RedirectSession:
+    def create_redirect_session(self, *, ecom_checkout: Dict | None = None, bookings_checkout: Dict | None = None,
+                                events_checkout: Dict | None = None, paid_plans_checkout: Dict | None = None,
+                                login: Dict | None = None, logout: Dict | None = None, auth: Dict | None = None,
+                                stores_product: Dict | None = None, bookings_book: Dict | None = None,
+                                ecom_order_payment_request: Dict | None = None,
+                                callbacks: dict[str, str] | None = None, preferences: Dict | None = None,
+                                origin: str | None = None, idempotency_key: str | None = None) -> RedirectSession:
+        """A redirect session for exactly one intent. Sent with an ``Idempotency-Key`` (a fresh
+        random one unless ``idempotency_key`` is given), which the SDK's own retries reuse."""
         params = dict(locals())
-        del params["self"]
+        del params["self"], params["idempotency_key"]
         c = self._client
-        return c._run(_create_session_op(c.strategy, c.base_url, params))
+        return c._run(create_session_op(c.strategy, c.base_url, params, idempotency_key))
+
+    def get_redirect_session(self, session_id: str) -> RedirectSessionInfo:
+        """A session this caller may see (an API key: its site's; a token: the ones it created)."""
+        c = self._client
+        return c._run(get_session_op(c.strategy, c.base_url, session_id))
+
+    def list_redirect_sessions(self, *, state: SessionState | str | None = None, intent: str | None = None,
+                               created_from: datetime | str | None = None, created_to: datetime | str | None = None,
+                               limit: int | None = None, cursor: str | None = None) -> Iterator[RedirectSessionsPage]:
+        """Pages of sessions, newest first; each page is fetched when the iteration reaches it."""
+        query = list_query(state, intent, created_from, created_to, limit)
+        return self._pages(query, cursor)
+
+    def _pages(self, query: dict[str, str], cursor: str | None) -> Iterator[RedirectSessionsPage]:
+        c = self._client
+        while True:
+            page = c._run(list_page_op(c.strategy, c.base_url, query, cursor))
+            yield page
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
+    def expire_redirect_session(self, session_id: str) -> RedirectSessionInfo:
+        """End a CREATED or OPENED session now; ``SessionAlreadyFinished`` for a finished one."""
+        c = self._client
+        return c._run(expire_session_op(c.strategy, c.base_url, session_id))
 
 
 class _AsyncRedirects:
+    """``client.redirects`` of an async client: the same calls, awaited (the list: ``async for``)."""
+
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
 
-    async def create_redirect_session(self, **params: Any) -> RedirectSession:
-        """The async twin of ``Client.redirects.create_redirect_session`` (same keyword arguments)."""
+    async def create_redirect_session(self, *, ecom_checkout: Dict | None = None,
+                                      bookings_checkout: Dict | None = None, events_checkout: Dict | None = None,
+                                      paid_plans_checkout: Dict | None = None, login: Dict | None = None,
+                                      logout: Dict | None = None, auth: Dict | None = None,
+                                      stores_product: Dict | None = None, bookings_book: Dict | None = None,
+                                      ecom_order_payment_request: Dict | None = None,
+                                      callbacks: dict[str, str] | None = None, preferences: Dict | None = None,
+                                      origin: str | None = None,
+                                      idempotency_key: str | None = None) -> RedirectSession:
+        """The async twin of ``Client.redirects.create_redirect_session``."""
+        params = dict(locals())
+        del params["self"], params["idempotency_key"]
         c = self._client
-        return await c._run(_create_session_op(c.strategy, c.base_url, params))
+        return await c._run(create_session_op(c.strategy, c.base_url, params, idempotency_key))
+
+    async def get_redirect_session(self, session_id: str) -> RedirectSessionInfo:
+        c = self._client
+        return await c._run(get_session_op(c.strategy, c.base_url, session_id))
+
+    def list_redirect_sessions(self, *, state: SessionState | str | None = None, intent: str | None = None,
+                               created_from: datetime | str | None = None, created_to: datetime | str | None = None,
+                               limit: int | None = None,
+                               cursor: str | None = None) -> AsyncIterator[RedirectSessionsPage]:
+        """An async iterator over the pages: ``async for page in client.redirects.list_redirect_sessions()``."""
+        query = list_query(state, intent, created_from, created_to, limit)
+        return self._pages(query, cursor)
+
+    async def _pages(self, query: dict[str, str], cursor: str | None) -> AsyncIterator[RedirectSessionsPage]:
+        c = self._client
+        while True:
+            page = await c._run(list_page_op(c.strategy, c.base_url, query, cursor))
+            yield page
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
+    async def expire_redirect_session(self, session_id: str) -> RedirectSessionInfo:
+        c = self._client
+        return await c._run(expire_session_op(c.strategy, c.base_url, session_id))
 
 
 class _SyncOAuth:

@@ -2,9 +2,15 @@
 
 Every SDK call is an *operation*: a generator that yields ``httpx.Request`` objects and receives
 the ``httpx.Response`` to each (the shape of httpx's auth flows). The protocol logic is written
-once; :func:`run_sync` and :func:`run_async` only differ in how they send. Sending retries, with
-jitter and a bound, only where that is safe: the connection was refused (nothing reached the
-server), or the server answered 429/503 with ``Retry-After``.
+once; :func:`run_sync` and :func:`run_async` only differ in how they send.
+
+Sending retries, with jitter and a bound, only where that is safe:
+- the connection could not be made (nothing reached the server);
+- the server answered 429/503 with ``Retry-After``;
+- the request is *retry-safe* (a GET, a request carrying an ``Idempotency-Key``, or one marked
+  with :data:`RETRY_SAFE`) and the connection failed after it was sent (the server may have
+  handled it: repeating it changes nothing), or the server answered 409
+  ``IDEMPOTENCY_KEY_IN_USE`` (the first attempt is still running; its answer comes next).
 """
 
 from __future__ import annotations
@@ -20,22 +26,36 @@ import httpx
 from ._errors import (
     APIError,
     AuthenticationError,
+    Conflict,
     ConnectionFailed,
     FieldViolation,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
     NotFound,
     OAuthError,
     PermissionDenied,
     RateLimited,
+    SessionAlreadyFinished,
     ValidationError,
 )
 
-__all__ = ["DEFAULT_BASE_URL", "Operation", "RetryPolicy", "camelize", "raise_for_status", "run_async", "run_sync"]
+__all__ = ["DEFAULT_BASE_URL", "RETRY_SAFE", "Operation", "RetryPolicy", "camelize", "raise_for_status", "retry_safe",
+           "run_async", "run_sync"]
 
 T = TypeVar("T")
 Operation = Generator[httpx.Request, httpx.Response, T]
 DEFAULT_BASE_URL = "http://127.0.0.1:8080"
+# A request extension marking a request that may be sent twice with the effect of once.
+RETRY_SAFE = "headless_redirects.retry_safe"
 _STATUS_ERRORS: dict[int, type[APIError]] = {400: ValidationError, 401: AuthenticationError, 403: PermissionDenied,
-                                             404: NotFound, 429: RateLimited}
+                                             404: NotFound, 409: Conflict, 429: RateLimited}
+_CODE_ERRORS: dict[str, type[APIError]] = {"SESSION_ALREADY_FINISHED": SessionAlreadyFinished,
+                                           "IDEMPOTENCY_KEY_IN_USE": IdempotencyKeyInUse,
+                                           "IDEMPOTENCY_KEY_REUSED": IdempotencyKeyReused}
+# Failures where nothing was sent: retrying is safe for any request.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
+# Failures that may have happened after the server got the request (reset, timeout, cut answer).
+_MAYBE_SENT = (httpx.NetworkError, httpx.TimeoutException, httpx.RemoteProtocolError)
 
 
 class RetryPolicy:
@@ -44,20 +64,51 @@ class RetryPolicy:
         self.base_delay = base_delay
         self.max_delay = max_delay
 
-    def delay(self, attempt: int, response: httpx.Response | None) -> float | None:
-        """Seconds to wait before retry number ``attempt`` (1-based), or ``None``: do not retry."""
+    def delay(self, attempt: int, response: httpx.Response | None, *, safe: bool = False) -> float | None:
+        """Seconds to wait before retry number ``attempt`` (1-based), or ``None``: do not retry.
+
+        ``response`` is ``None`` when the connection failed before any answer; ``safe`` says the
+        request may be repeated (see the module docstring)."""
         if attempt > self.max_retries:
             return None
         if response is not None:
             retry_after = response.headers.get("retry-after")
-            if response.status_code not in (429, 503) or retry_after is None:
-                return None
-            try:
-                return float(min(float(retry_after), self.max_delay))
-            except ValueError:
+            if response.status_code in (429, 503) and retry_after is not None:
+                try:
+                    return float(min(float(retry_after), self.max_delay))
+                except ValueError:
+                    return None
+            if not (safe and response.status_code == 409 and _code(response) == "IDEMPOTENCY_KEY_IN_USE"):
                 return None
         backoff = self.base_delay * 2 ** (attempt - 1)
         return float(min(backoff * (0.5 + random.random()), self.max_delay))  # jitter, not security
+
+
+def _code(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    details = body.get("details") if isinstance(body, dict) else None
+    error = details.get("applicationError") if isinstance(details, dict) else None
+    return error.get("code") if isinstance(error, dict) else None
+
+
+def retry_safe(request: httpx.Request) -> bool:
+    """Whether sending ``request`` twice has the effect of sending it once."""
+    return (request.method in ("GET", "HEAD") or "idempotency-key" in request.headers
+            or bool(request.extensions.get(RETRY_SAFE)))
+
+
+def _transport_delay(retry: RetryPolicy, attempt: int, request: httpx.Request, exc: httpx.TransportError) -> float:
+    """The wait before retrying after ``exc``, or raise :class:`ConnectionFailed`."""
+    delay = None
+    if isinstance(exc, _NOT_SENT) or (isinstance(exc, _MAYBE_SENT) and retry_safe(request)):
+        delay = retry.delay(attempt, None)
+    if delay is None:
+        what = "could not connect to" if isinstance(exc, _NOT_SENT) else "no answer from"
+        raise ConnectionFailed(f"{what} {request.url.host}: {type(exc).__name__}: {exc}") from exc
+    return delay
 
 
 def run_sync(client: httpx.Client, operation: Operation[T], retry: RetryPolicy) -> T:
@@ -79,17 +130,17 @@ async def run_async(client: httpx.AsyncClient, operation: Operation[T], retry: R
 
 
 def _send_sync(client: httpx.Client, request: httpx.Request, retry: RetryPolicy) -> httpx.Response:
+    # The same Request (same body, same Idempotency-Key) is sent on every attempt.
     attempt = 0
     while True:
         attempt += 1
+        delay: float | None
         try:
             response = client.send(request)
-        except httpx.ConnectError as exc:
-            delay = retry.delay(attempt, None)
-            if delay is None:
-                raise ConnectionFailed(f"could not connect to {request.url.host}: {exc}") from exc
+        except httpx.TransportError as exc:
+            delay = _transport_delay(retry, attempt, request, exc)
         else:
-            delay = retry.delay(attempt, response)
+            delay = retry.delay(attempt, response, safe=retry_safe(request))
             if delay is None:
                 return response
             response.close()
@@ -100,14 +151,13 @@ async def _send_async(client: httpx.AsyncClient, request: httpx.Request, retry: 
     attempt = 0
     while True:
         attempt += 1
+        delay: float | None
         try:
             response = await client.send(request)
-        except httpx.ConnectError as exc:
-            delay = retry.delay(attempt, None)
-            if delay is None:
-                raise ConnectionFailed(f"could not connect to {request.url.host}: {exc}") from exc
+        except httpx.TransportError as exc:
+            delay = _transport_delay(retry, attempt, request, exc)
         else:
-            delay = retry.delay(attempt, response)
+            delay = retry.delay(attempt, response, safe=retry_safe(request))
             if delay is None:
                 return response
             await response.aclose()
@@ -133,7 +183,7 @@ def raise_for_status(response: httpx.Response) -> Any:
         for v in (details.get("validationError") or {}).get("fieldViolations", [])
     ]
     code = (details.get("applicationError") or {}).get("code")
-    cls = _STATUS_ERRORS.get(response.status_code, APIError)
+    cls = _CODE_ERRORS.get(code or "") or _STATUS_ERRORS.get(response.status_code, APIError)
     raise cls(str(message), code=code, field_violations=violations, **common)
 
 

@@ -7,8 +7,13 @@
      │    ├── AuthenticationError   401
      │    ├── PermissionDenied      403
      │    ├── NotFound              404
+     │    ├── Conflict              409
+     │    │    ├── SessionAlreadyFinished   ``SESSION_ALREADY_FINISHED``: expiring a completed or abandoned session
+     │    │    └── IdempotencyKeyInUse      ``IDEMPOTENCY_KEY_IN_USE``: the first request with the key is running
+     │    ├── IdempotencyKeyReused  422 ``IDEMPOTENCY_KEY_REUSED``: the key was used with another body
      │    └── RateLimited           429
-     └── OAuthError                 the token service's RFC 6749 error (``error``, ``error_description``)
+     ├── OAuthError                 the token service's RFC 6749 error (``error``, ``error_description``)
+     └── WebhookVerificationError   ``verify_webhook``: a delivery that is not signed with the secret
 """
 
 from __future__ import annotations
@@ -20,14 +25,19 @@ from typing import Any
 __all__ = [
     "APIError",
     "AuthenticationError",
+    "Conflict",
     "ConnectionFailed",
     "FieldViolation",
     "HeadlessRedirectsError",
+    "IdempotencyKeyInUse",
+    "IdempotencyKeyReused",
     "NotFound",
     "OAuthError",
     "PermissionDenied",
     "RateLimited",
+    "SessionAlreadyFinished",
     "ValidationError",
+    "WebhookVerificationError",
 ]
 
 
@@ -86,6 +96,24 @@ class NotFound(APIError):
     pass
 
 
+class Conflict(APIError):
+    """409: the request conflicts with the current state of what it acts on."""
+
+
+class SessionAlreadyFinished(Conflict):
+    """``SESSION_ALREADY_FINISHED``: only a CREATED or OPENED session can be expired."""
+
+
+class IdempotencyKeyInUse(Conflict):
+    """``IDEMPOTENCY_KEY_IN_USE``: a request with this key is still being processed. The SDK
+    retries it (bounded) when it sent the key itself; the answer is then the first request's."""
+
+
+class IdempotencyKeyReused(APIError):
+    """422 ``IDEMPOTENCY_KEY_REUSED``: the key was already used with another request body. A new
+    request needs a new key."""
+
+
 class RateLimited(APIError):
     pass
 
@@ -95,3 +123,8 @@ class OAuthError(HeadlessRedirectsError):
         super().__init__(f"{error}: {description}" if description else error, **kwargs)
         self.error = error
         self.error_description = description
+
+
+class WebhookVerificationError(HeadlessRedirectsError):
+    """A webhook delivery whose signature, timestamp or body does not verify: answer it with 400
+    and trust nothing in it."""
