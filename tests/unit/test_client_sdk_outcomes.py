@@ -482,3 +482,12 @@ def test_verify_webhook_with_a_secret_that_is_not_one_is_a_configuration_error()
     for secret in ("", "whsec_", "whsec_not base64!"):
         with pytest.raises(ValueError, match="whsec_"):
             verify_webhook(body, headers, secret)
+
+
+def test_the_new_calls_are_documented_with_examples() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "sdk.md").read_text()
+    for call in ("get_redirect_session(", "list_redirect_sessions(", "expire_redirect_session(", "verify_webhook(",
+                 "idempotency_key="):
+        assert doc.count(call) >= 2, call  # its heading and at least one example

@@ -25,7 +25,7 @@ __all__ = ["AsyncClient", "Client", "create_async_client", "create_client", "red
 
 Strategy = OAuthStrategy | ApiKeyStrategy
 T = TypeVar("T")
-Dict = dict[str, Any]
+Json = dict[str, Any]  # an intent's or preferences' parameters (snake_case keys)
 
 
 class _RedirectsModule:
@@ -50,12 +50,12 @@ class _SyncRedirects:
     def __init__(self, client: Client) -> None:
         self._client = client
 
-    def create_redirect_session(self, *, ecom_checkout: Dict | None = None, bookings_checkout: Dict | None = None,
-                                events_checkout: Dict | None = None, paid_plans_checkout: Dict | None = None,
-                                login: Dict | None = None, logout: Dict | None = None, auth: Dict | None = None,
-                                stores_product: Dict | None = None, bookings_book: Dict | None = None,
-                                ecom_order_payment_request: Dict | None = None,
-                                callbacks: dict[str, str] | None = None, preferences: Dict | None = None,
+    def create_redirect_session(self, *, ecom_checkout: Json | None = None, bookings_checkout: Json | None = None,
+                                events_checkout: Json | None = None, paid_plans_checkout: Json | None = None,
+                                login: Json | None = None, logout: Json | None = None, auth: Json | None = None,
+                                stores_product: Json | None = None, bookings_book: Json | None = None,
+                                ecom_order_payment_request: Json | None = None,
+                                callbacks: dict[str, str] | None = None, preferences: Json | None = None,
                                 origin: str | None = None, idempotency_key: str | None = None) -> RedirectSession:
         """A redirect session for exactly one intent. Sent with an ``Idempotency-Key`` (a fresh
         random one unless ``idempotency_key`` is given), which the SDK's own retries reuse."""
@@ -97,13 +97,13 @@ class _AsyncRedirects:
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
 
-    async def create_redirect_session(self, *, ecom_checkout: Dict | None = None,
-                                      bookings_checkout: Dict | None = None, events_checkout: Dict | None = None,
-                                      paid_plans_checkout: Dict | None = None, login: Dict | None = None,
-                                      logout: Dict | None = None, auth: Dict | None = None,
-                                      stores_product: Dict | None = None, bookings_book: Dict | None = None,
-                                      ecom_order_payment_request: Dict | None = None,
-                                      callbacks: dict[str, str] | None = None, preferences: Dict | None = None,
+    async def create_redirect_session(self, *, ecom_checkout: Json | None = None,
+                                      bookings_checkout: Json | None = None, events_checkout: Json | None = None,
+                                      paid_plans_checkout: Json | None = None, login: Json | None = None,
+                                      logout: Json | None = None, auth: Json | None = None,
+                                      stores_product: Json | None = None, bookings_book: Json | None = None,
+                                      ecom_order_payment_request: Json | None = None,
+                                      callbacks: dict[str, str] | None = None, preferences: Json | None = None,
                                       origin: str | None = None,
                                       idempotency_key: str | None = None) -> RedirectSession:
         """The async twin of ``Client.redirects.create_redirect_session``."""
