@@ -6,8 +6,11 @@ more than the work of a SQLite primary-key lookup: on the development machine a 
 SQLAlchemy Core (one schema, any dialect); only their execution skips the machinery.
 
 SQLite connections are kept in a free list of their own, as many as were ever in use at once
-(SQLite work runs on the event-loop thread, so that is one per process); other databases check
-a connection out of the engine's pool per call, which pings and replaces dead connections.
+(SQLite work runs on the event-loop thread, so that is one per process). On PostgreSQL, inside
+``Database.run``, a statement checks a connection out of the async pool and awaits it
+(asyncpg, see ``pg_async``: one round trip, prepared); a connection that fails as
+disconnected is dropped from the pool, and a read is tried once more on another. Outside ``run`` (the CLI, tests) a
+blocking connection of the engine's pool is used.
 """
 
 from __future__ import annotations
@@ -19,8 +22,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import sqlalchemy as sa
+from sqlalchemy.util.concurrency import await_
 
+from . import pg_async
 from .database import Database
 
 __all__ = ["Compiled", "Statements"]
@@ -30,11 +36,17 @@ __all__ = ["Compiled", "Statements"]
 class Compiled:
     sql: str
     positions: tuple[str, ...] | None  # parameter order for positional paramstyles
+    # The same statement for the async driver of a PostgreSQL database (``$n`` placeholders).
+    async_sql: str = ""
+    async_positions: tuple[str, ...] = ()
 
     def bind(self, params: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
         if self.positions is None:
             return params
         return tuple(params[name] for name in self.positions)
+
+    def bind_async(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(params[name] for name in self.async_positions)
 
 
 class Statements:
@@ -49,7 +61,10 @@ class Statements:
     def compile(self, statement: sa.ClauseElement) -> Compiled:
         compiled = statement.compile(dialect=self.dialect, compile_kwargs={"render_postcompile": True})
         positions = tuple(getattr(compiled, "positiontup", None) or ()) if self.dialect.positional else None
-        return Compiled(str(compiled), positions)
+        if self.db.async_pools is None:
+            return Compiled(str(compiled), positions)
+        on_async = statement.compile(dialect=self.db.async_pools.dialect, compile_kwargs={"render_postcompile": True})
+        return Compiled(str(compiled), positions, str(on_async), tuple(getattr(on_async, "positiontup", None) or ()))
 
     @contextmanager
     def connection(self) -> Iterator[Any]:
@@ -76,6 +91,18 @@ class Statements:
         return sa.exc.DBAPIError.instance(statement.sql, params, exc, self.dialect.loaded_dbapi.Error)
 
     def one(self, statement: Compiled, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        if self.db.is_async:
+            args = statement.bind_async(params)
+            row: tuple[Any, ...] | None
+            try:
+                row = self._async(statement, params, pg_async.fetch_one, statement.async_sql, args)
+                return row
+            except _Disconnected:  # a connection the server had closed: once more, on another
+                try:
+                    row = self._async(statement, params, pg_async.fetch_one, statement.async_sql, args)
+                    return row
+                except _Disconnected as exc:
+                    raise exc.error from None
         with self.connection() as conn:
             cursor = conn.cursor()
             try:
@@ -100,6 +127,14 @@ class Statements:
         group = self.db.group
         if group is not None:
             return group.write(lambda conn: self._execute(conn, steps, guard))
+        if self.db.is_async:
+            bound = [(s.async_sql, s.bind_async(p)) for s, p in steps]
+            checked = None if guard is None else (guard[0].async_sql, guard[0].bind_async(guard[1]))
+            first = guard or steps[0]
+            try:
+                return bool(self._async(first[0], first[1], pg_async.write, bound, checked))
+            except _Disconnected as exc:
+                raise exc.error from None
         with self.connection() as conn:
             try:
                 wrote = self._execute(conn, steps, guard)
@@ -111,6 +146,23 @@ class Statements:
             except BaseException:
                 conn.rollback()
                 raise
+
+    def _async(self, statement: Compiled, params: Mapping[str, Any], fn: Any, *args: Any) -> Any:
+        """``fn(connection, *args)`` on a connection of the async pool, awaited from the greenlet.
+        Errors are raised as SQLAlchemy raises them (``IntegrityError``...)."""
+        pooled = self.db.engine.raw_connection()
+        try:
+            return await_(fn(pooled.driver_connection, *args))
+        except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, OSError) as exc:
+            pooled.invalidate(exc)  # closed and replaced, not given back
+            raise _Disconnected(sa.exc.OperationalError(statement.async_sql, params, exc,
+                                                        connection_invalidated=True)) from exc
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise sa.exc.IntegrityError(statement.async_sql, params, exc) from exc
+        except asyncpg.PostgresError as exc:
+            raise sa.exc.DatabaseError(statement.async_sql, params, exc) from exc
+        finally:
+            pooled.close()
 
     def _execute(self, conn: Any, steps: tuple[tuple[Compiled, Mapping[str, Any]], ...],
                  guard: tuple[Compiled, Mapping[str, Any]] | None) -> bool:
@@ -138,3 +190,8 @@ class Statements:
         self._free.clear()
         for conn in held:
             conn.close()
+
+
+class _Disconnected(Exception):
+    def __init__(self, error: Exception) -> None:
+        self.error = error

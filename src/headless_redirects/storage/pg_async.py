@@ -1,0 +1,85 @@
+"""Hot-path statements on asyncpg: one round trip each, prepared.
+
+``Statements`` awaits these (``await_``) from the greenlet ``Database.run`` started, so a
+request waits for PostgreSQL on the event loop, never in a thread. asyncpg prepares each
+statement once per connection and keeps it (its statement cache), and outside a transaction
+a statement commits on its own, so:
+
+- a read, or a write of one statement, is that statement alone: one round trip;
+- a write of several statements (a session with its outbox event) is sent as one statement,
+  the others as data-modifying ``WITH`` clauses: still one round trip, and all-or-nothing as
+  any single statement is. (They see the same snapshot, so no step may read another's rows;
+  the hot path's steps are inserts of new rows.)
+- a write with a guard (redeeming a code once) needs the guard's answer before the rest, so it
+  runs as a transaction of its own.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import asyncpg
+
+__all__ = ["combine", "fetch_one", "write"]
+
+Step = tuple[str, Sequence[Any]]
+
+
+async def fetch_one(conn: asyncpg.Connection, sql: str, args: Sequence[Any]) -> tuple[Any, ...] | None:
+    row = await conn.fetchrow(sql, *args)
+    return None if row is None else tuple(row)
+
+
+async def write(conn: asyncpg.Connection, steps: Sequence[Step], guard: Step | None) -> bool:
+    """Run ``guard`` (which must change exactly one row) and ``steps`` all-or-nothing; ``False``,
+    with nothing written, when the guard changed no row."""
+    if guard is None:
+        sql, args = steps[0] if len(steps) == 1 else combine(steps)
+        await conn.execute(sql, *args)
+        return True
+    try:
+        async with conn.transaction():
+            status = await conn.execute(guard[0], *guard[1])
+            if _rowcount(status) != 1:
+                raise _GuardFailed
+            for sql, args in steps:
+                await conn.execute(sql, *args)
+    except _GuardFailed:
+        return False
+    return True
+
+
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+_combined: dict[tuple[str, ...], str] = {}
+
+
+def combine(steps: Sequence[Step]) -> Step:
+    """One statement that runs every step: ``WITH s1 AS (step 1), ... last step``, with the
+    ``$n`` placeholders renumbered."""
+    key = tuple(sql for sql, _ in steps)
+    sql = _combined.get(key)
+    if sql is None:
+        parts, offset = [], 0
+        for text, args in steps:
+            parts.append(_PLACEHOLDER.sub(_shifted(offset), text))
+            offset += len(args)
+        sql = "WITH " + ", ".join(f"hr_step_{i} AS ({p})" for i, p in enumerate(parts[:-1])) + " " + parts[-1]
+        if len(_combined) < 1000:
+            _combined[key] = sql
+    return sql, [a for _, args in steps for a in args]
+
+
+def _shifted(offset: int) -> Callable[[re.Match[str]], str]:
+    return lambda match: f"${int(match.group(1)) + offset}"
+
+
+def _rowcount(status: str) -> int:
+    """asyncpg answers ``UPDATE 1``, ``INSERT 0 1``, ...: the last number is the row count."""
+    tail = status.rpartition(" ")[2]
+    return int(tail) if tail.isdigit() else 0
+
+
+class _GuardFailed(Exception):
+    pass
