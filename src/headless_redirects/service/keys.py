@@ -2,6 +2,11 @@
 
 Verification is cached per token string: a JWT cannot change, so once its signature checked
 out only its expiry needs looking at again. Revocation is checked separately, on every use.
+
+A key rotated on another instance reaches this one through ``changes`` (PostgreSQL) as it
+commits. A token naming a key this process does not know may still be signed by a key made a
+moment ago, so the keys are read again, but at most once per ``reload_interval``: forged
+tokens with made-up key ids cannot make every request read the table.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 from jwt.api_jws import PyJWS
 
+from ..storage.changes import ALL, ChangeFeed
 from ..storage.repository import SigningKeyRow, Store
 
 __all__ = ["InvalidToken", "KeyRing"]
@@ -32,9 +38,12 @@ class InvalidToken(Exception):
 
 
 class KeyRing:
-    def __init__(self, store: Store, *, issuer: str, cache_size: int = 50_000) -> None:
+    def __init__(self, store: Store, *, issuer: str, cache_size: int = 50_000, reload_interval: float = 1.0,
+                 changes: ChangeFeed | None = None) -> None:
         self.store = store
         self.issuer = issuer
+        self.reload_interval = reload_interval
+        self._next_reload = 0.0
         self._lock = threading.Lock()
         self._active: tuple[str, Any] | None = None
         self._public: dict[str, Any] = {}
@@ -42,6 +51,12 @@ class KeyRing:
         self._verified: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._cache_size = cache_size
         self._jws = PyJWS(algorithms=[ALG])
+        if changes is not None:
+            changes.subscribe(self._changed)
+
+    def _changed(self, table: str) -> None:
+        if table in ("signing_keys", ALL):
+            self._install(self.store.signing_keys())  # in the listener's thread, off the loop
 
     # --- key management --------------------------------------------------------------------
 
@@ -118,8 +133,11 @@ class KeyRing:
             raise InvalidToken("the token is not signed by this service")
         key = self._public.get(kid)
         if key is None:
-            self._install(self.store.signing_keys())  # another instance may have rotated
-            key = self._public.get(kid)
+            now = time.monotonic()
+            if now >= self._next_reload:  # another instance may have rotated a moment ago
+                self._next_reload = now + self.reload_interval
+                self._install(self.store.signing_keys())
+                key = self._public.get(kid)
             if key is None:
                 raise InvalidToken("the token is signed by an unknown key")
         try:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ..domain.callbacks import UrlProblem, normalize_domain, parse_absolute_url
 from ..domain.origins import normalize_origin
+from ..storage.changes import ALL, ChangeFeed
 from ..storage.repository import ApiKeyRow, AppRow, SiteRow, Store
 from .secrets import digest, new_secret
 
@@ -100,15 +101,23 @@ def create_tenant(
 class TenantCache:
     """Sites and apps change rarely and are read on every request: keep them for a few seconds.
 
-    The database stays the source of truth; a change reaches every instance within
-    ``ttl`` seconds (``HEADLESS_REDIRECTS_TENANT_CACHE_SECONDS``, 0 turns the cache off).
+    The database stays the source of truth. On PostgreSQL a change reaches every instance's
+    cache as it commits (``changes``: the cache is emptied); otherwise, and as a backstop,
+    within ``ttl`` seconds (``HEADLESS_REDIRECTS_TENANT_CACHE_SECONDS``, 0 turns the cache off).
     """
 
-    def __init__(self, store: Store, ttl: float) -> None:
+    def __init__(self, store: Store, ttl: float, changes: ChangeFeed | None = None) -> None:
         self.store = store
         self.ttl = ttl
         self._tenants: dict[str, tuple[float, Tenant | None]] = {}
         self._app_sites: dict[str, tuple[float, str | None]] = {}
+        if changes is not None:
+            changes.subscribe(self._changed)
+
+    def _changed(self, table: str) -> None:
+        if table in ("sites", "apps", ALL):
+            # New dictionaries rather than clear(): a reader on the loop keeps a whole one.
+            self._tenants, self._app_sites = {}, {}
 
     def tenant(self, site_id: str) -> Tenant | None:
         now = time.monotonic()

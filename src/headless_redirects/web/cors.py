@@ -10,8 +10,10 @@
   browser can read the documented error body.
 - Never ``*`` and never ``Access-Control-Allow-Credentials``: the API uses no cookies.
 
-Apps are cached per process and reloaded when ``apps`` changes (checked at most once a
-second), so an app created or updated by the CLI is honoured within about a second.
+Apps are cached per process and reloaded when ``apps`` changes, so an app created or updated
+by the CLI is honoured within about a second: on PostgreSQL the change is pushed as it commits
+(``storage.changes``); otherwise, or while that feed is down, the table is checked at most
+once a second.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..domain.origins import canonical_origin, origin_allowed
 from ..service.tokens import act_for
+from ..storage.changes import ALL
 from ..storage.repository import AppRow
 from .errors import is_api_path
 from .services import Services
@@ -45,11 +48,21 @@ class OriginCache:
         self._fingerprint: tuple[int, int] | None = None
         self._apps: list[AppRow] = []
         self._memo: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        self._changes = services.changes
+        self._stale = True
+        self._changes.subscribe(self._changed)
+
+    def _changed(self, table: str) -> None:
+        if table in ("apps", ALL):
+            self._stale = True
 
     async def refresh_if_due(self) -> None:
+        if self._changes.live and not self._stale:
+            return  # nothing changed: the feed would have said so
         now = time.monotonic()
-        if now < self._next_check:
+        if now < self._next_check and not self._stale:
             return
+        self._stale = False
         self._next_check = now + self.interval
         db, store = self.services.db, self.services.store
         fingerprint = await db.run(store.apps_fingerprint)

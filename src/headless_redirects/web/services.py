@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
@@ -19,6 +19,7 @@ from ..service.tenancy import TenantCache
 from ..service.tokens import TokenService
 from ..service.webhooks import Dispatcher, EventWriter, WebhookRegistry, parse_schedule
 from ..settings import Settings
+from ..storage.changes import ChangeFeed, PostgresListener
 from ..storage.database import Database
 from ..storage.idempotency import IdempotencyStore
 from ..storage.identity import IdentityStore
@@ -52,6 +53,8 @@ class Services:
     dispatcher: Dispatcher
     session_api: SessionApi
     idempotency: Idempotency
+    # Tells the caches of a change made anywhere (``storage.changes``).
+    changes: ChangeFeed = field(default_factory=ChangeFeed)
 
     def provider_for(self, site_id: str) -> FlowProvider:
         """The site's flow provider (``sites.flow_provider``), loaded once per instance."""
@@ -69,9 +72,14 @@ def bootstrap(settings: Settings, *, migrate: bool = True) -> Services:
     if migrate:
         upgrade(db.engine)
     store = Store(db)
-    keys = KeyRing(store, issuer=settings.public_url.rstrip("/"))
+    changes = ChangeFeed()
+    keys = KeyRing(store, issuer=settings.public_url.rstrip("/"), changes=changes)
     keys.load()
-    tenants = TenantCache(store, settings.tenant_cache_seconds)
+    tenants = TenantCache(store, settings.tenant_cache_seconds, changes)
+    if not db.is_sqlite:
+        listener = PostgresListener(db.url, changes)
+        listener.start()
+        db.on_dispose(listener.stop)
     identity = IdentityStore(db, store.fast)
     tokens = TokenService(store, keys, tenants, settings, identity)
     members = MemberService(identity, Limits(settings.login_failures_per_account, settings.login_failures_per_ip,
@@ -91,7 +99,7 @@ def bootstrap(settings: Settings, *, migrate: bool = True) -> Services:
     db.on_dispose(dispatcher.stop)
     return Services(settings, db, store, keys, tenants, tokens, sessions, identity, members, flows,
                     OrderStore(db), {}, identity_api, mailer, webhooks, dispatcher,
-                    SessionApi(store, SessionQueries(db), settings), idempotency)
+                    SessionApi(store, SessionQueries(db), settings), idempotency, changes)
 
 
 def services_of(request: Request) -> Services:
