@@ -205,8 +205,10 @@ def test_precedence_is_file_then_environment_then_flags(tmp_path: Path) -> None:
     assert shown["host"] == "127.0.0.1"  # default
     # the file may also be named by the environment; the readable listing names each source
     listing = run("config", cwd=tmp_path, HEADLESS_REDIRECTS_CONFIG="hr.toml", HEADLESS_REDIRECTS_PORT="2222").stdout
-    rows = {line.split()[0]: line.split()[-1] for line in listing.splitlines()[1:]}
-    assert rows["port"] == "(environment)" and rows["public_url"] == "(file)" and rows["host"] == "(default)"
+    lines = listing.splitlines()
+    assert lines[0] == "configuration file: hr.toml" and lines[1].split() == ["setting", "value", "from"]
+    rows = {line.split()[0]: line.split()[-1] for line in lines[2:]}
+    assert rows["port"] == "environment" and rows["public_url"] == "file" and rows["host"] == "default"
 
 
 def test_serve_flags_beat_the_environment_and_the_file(tmp_path: Path) -> None:
