@@ -93,8 +93,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"  export API_KEY={tenant.api_key}   # shown once; stored only as a hash")
     if not args.json:
         print(f"Serving on {settings.public_url} (database: {_redacted(settings.database_url)})", flush=True)
+    if settings.workers > 1 and settings.database_url.startswith("sqlite"):
+        # Measured (docs/benchmarks.md): the workers' writes queue on SQLite's one write lock.
+        print("warning: several workers on one SQLite database write one at a time (SQLite has a single "
+              "write lock): writes get slower and their latency spikes, reads gain. For more than one "
+              "worker, use PostgreSQL (HEADLESS_REDIRECTS_DATABASE_URL=postgresql://...); see "
+              "docs/benchmarks.md", file=sys.stderr, flush=True)
     # Workers build their app from the environment (see web.app.app_from_env): all of it.
     export_env(settings, os.environ)
+    if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        import tempfile
+
+        # /metrics then adds up the workers' numbers (web.metrics); a fresh folder per run.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="headless-redirects-metrics-")
     uvicorn.run(
         "headless_redirects.web.app:app_from_env",
         factory=True,

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from ..domain.sessions import new_guid
 from ..storage.database import Database
 from ..storage.identity import IdentityStore, MemberRow
+from . import counters
 from .passwords import MIN_PASSWORD, Passwords
 
 __all__ = ["APPROVED", "BLOCKED", "PENDING", "EmailTaken", "Limits", "LoginFailed", "MemberService",
@@ -141,4 +142,10 @@ class MemberService:
         new_hash = None
         if ok and member is not None and member.password_hash and self.passwords.needs_rehash(member.password_hash):
             new_hash = await self.passwords.hash_async(password)
-        return await self.db.run(self._after_check, member, ok, keys, password, new_hash)
+        try:
+            found = await self.db.run(self._after_check, member, ok, keys, password, new_hash)
+        except Exception:
+            counters.logins.labels("failure").inc()
+            raise
+        counters.logins.labels("success").inc()
+        return found

@@ -12,7 +12,7 @@ from .background import StartBackground
 from .cors import Cors
 from .errors import exception_handlers
 from .hotpath import HotPath
-from .metrics import Metrics
+from .metrics import Metrics, learn_routes
 from .middleware import RequestIdMiddleware, TrustedProxies
 from .services import Services, bootstrap
 
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True,
         exception_handlers=exception_handlers,
     )
     app.state.services = services
+    learn_routes(app.routes)  # metrics and access lines name routes by template only
     # Outermost, so that even a 500 written by Starlette's error middleware carries the id.
     wrapped = RequestIdMiddleware(Cors(HotPath(app, services), services), access_log=settings.access_log,
                                   metrics=metrics, trusted_proxies=TrustedProxies(settings.trusted_networks))

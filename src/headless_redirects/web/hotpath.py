@@ -17,6 +17,8 @@ import msgspec
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..domain.intents import INTENTS
+from ..service import counters
 from .cors import act_for
 from .errors import api_error, log_unhandled
 from .idempotent import idempotent_create
@@ -35,6 +37,7 @@ SESSION_ROUTES = (
 )
 
 _encode = msgspec.json.Encoder().encode
+_INTENTS = frozenset(INTENTS)
 _JSON = (b"content-type", b"application/json")
 _NO_STORE = [(k.encode(), v.encode()) for k, v in NO_STORE.items()]
 _REDIRECT_HEADERS = [(b"referrer-policy", b"no-referrer"), (b"cache-control", b"no-store"),
@@ -98,6 +101,7 @@ class HotPath:
         result = await self.services.db.run(self.services.tokens.grant, params, _text(headers, b"authorization"),
                                              scope.setdefault("state", {}))
         await _send(send, 200, _encode(result), [_JSON, *_NO_STORE])
+        _count_token(params["grant_type"])
 
     async def create_session(self, scope: Scope, receive: Receive, send: Send) -> None:
         services = self.services
@@ -112,9 +116,29 @@ class HotPath:
         if key is not None:
             await idempotent_create(services, send, caller, key, raw, _text(headers, b"x-wix-linguist"))
             return
-        result = await services.db.run(services.sessions.create, caller, decode_json(raw),
-                                       _text(headers, b"x-wix-linguist"))
+        body = decode_json(raw)
+        result = await services.db.run(services.sessions.create, caller, body, _text(headers, b"x-wix-linguist"))
         await _send(send, 200, _encode(result), [_JSON])
+        _count_session(body)
+
+
+_token_counters: dict[str, Any] = {}
+_session_counters: dict[str, Any] = {}
+
+
+def _count_token(grant_type: str) -> None:
+    counter = _token_counters.get(grant_type)
+    if counter is None:  # answered with tokens, so one of the few supported grant types
+        counter = _token_counters[grant_type] = counters.tokens_issued.labels(grant_type)
+    counter.inc()
+
+
+def _count_session(body: Any) -> None:
+    intent = next((k for k in body if k in _INTENTS), "other") if isinstance(body, dict) else "other"
+    counter = _session_counters.get(intent)
+    if counter is None:
+        counter = _session_counters[intent] = counters.sessions_created.labels(intent)
+    counter.inc()
 
 
 async def _method_not_allowed(scope: Scope, receive: Receive, send: Send) -> None:

@@ -1,34 +1,76 @@
 """Prometheus metrics: requests by route and status, and their durations; ``GET /metrics``.
 
-Routes are labelled by template (``/r/{code}``, ``/flow/...``), never by raw path, so the label
-set stays small. Each worker process exposes its own numbers.
+Routes are labelled by template (``/r/{code}``, ``/oauth2/token``, the template of a Starlette
+route with parameters), never by raw path: a path that matches no route is ``other``, so no
+request can add a time series.
+
+With ``PROMETHEUS_MULTIPROC_DIR`` set (``serve`` sets it), every worker process writes its
+numbers to files in that folder and ``/metrics``, whichever worker answers it, reports the sum
+over the instance's workers (prometheus_client's multiprocess mode). Business counters
+(``service.counters``) are exposed beside the request metrics.
 """
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Iterable
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
-__all__ = ["Metrics", "route_label"]
+from ..service import counters
 
-_FIXED_PREFIXES = ("/_api/redirects-api/", "/redirect-session/", "/headless/", "/oauth2/", "/.well-known/",
-                   "/_api/oauth2/", "/flow/")
+__all__ = ["MULTIPROC_ENV", "Metrics", "learn_routes", "route_label"]
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+SHORT_LINK = "/r/{code}"
+OTHER = "other"
+
+# Route templates, learned from the app's routes (``learn_routes``) and the raw-ASGI hot path.
+_static: dict[str, str] = {"/metrics": "/metrics"}
+_dynamic: list[tuple[re.Pattern[str], str]] = []
+
+
+def learn_routes(routes: Iterable[BaseRoute], prefix: str = "") -> None:
+    for route in routes:
+        if isinstance(route, Mount):
+            learn_routes(route.routes, prefix + route.path)
+        elif isinstance(route, Route):
+            template = prefix + route.path
+            if "{" in template:
+                if all(t != template for _, t in _dynamic):
+                    _dynamic.append((re.compile("^" + re.escape(prefix) + route.path_regex.pattern[1:]), template))
+            else:
+                _static[template] = template
+
+
+def _learn_hot_path() -> None:
+    from .hotpath import SESSION_ROUTES
+
+    for path in (*SESSION_ROUTES, "/oauth2/token"):
+        _static[path] = path
 
 
 def route_label(path: str) -> str:
+    """The template of the route ``path`` matches, else ``other``."""
     if path.startswith("/r/"):
-        return "/r/{code}"
-    if path.startswith(_FIXED_PREFIXES) or path in ("/healthz", "/readyz", "/metrics", "/openapi.json"):
-        return path if len(path) <= 64 else "other"
-    return "other"
+        return SHORT_LINK
+    label = _static.get(path)
+    if label is not None:
+        return label
+    for pattern, template in _dynamic:
+        if pattern.match(path):
+            return template
+    return OTHER
 
 
 class Metrics:
     def __init__(self) -> None:
+        _learn_hot_path()
         self.registry = CollectorRegistry()
         self.requests = Counter("headless_redirects_requests", "HTTP requests answered",
                                 ["method", "route", "status"], registry=self.registry)
@@ -39,19 +81,29 @@ class Metrics:
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe(self, method: str, path: str, status: int, seconds: float) -> None:
-        route = "/r/{code}" if path.startswith("/r/") else path
+        route = route_label(path)
         key = (method, route, status)
         children = self._children.get(key)
         if children is None:
-            label = route_label(path)
-            children = (self.requests.labels(method, label, str(status)), self.duration.labels(label))
-            if len(self._children) < 10_000:
-                self._children[key] = children
+            if method not in _METHODS:
+                method = OTHER
+            children = (self.requests.labels(method, route, str(status)), self.duration.labels(route))
+            self._children[key] = children  # bounded: templates × methods × statuses
         children[0].inc()
         children[1].observe(seconds)
 
+    def exposition(self) -> bytes:
+        if os.environ.get(MULTIPROC_ENV):
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            return generate_latest(registry)
+        return generate_latest(self.registry) + generate_latest(counters.REGISTRY)
+
     def routes(self) -> list[Route]:
         async def metrics(_request: Request) -> Response:
-            return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+            return Response(self.exposition(), media_type=CONTENT_TYPE_LATEST)
 
         return [Route("/metrics", metrics, methods=["GET"])]
+
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
