@@ -54,6 +54,14 @@ class Settings(BaseSettings):
     # Run the webhook dispatcher and expiry sweeper in this process.
     webhook_dispatcher: bool = True
     idempotency_ttl: int = Field(default=86400, ge=60, description="how long an Idempotency-Key is kept, seconds")
+    # --- scale-out (SPEC §13)
+    # Optional. With it, API rate limits and failed-login counters are shared by every instance.
+    redis_url: str | None = None
+    # API rate limits in the ``limits`` notation ("1000/second", "100 per minute"); empty: none.
+    api_rate_limit_per_site: str = ""
+    api_rate_limit_per_key: str = ""
+    # Connections each worker keeps to PostgreSQL (its async pool).
+    database_pool_size: int = Field(default=10, ge=1, le=100)
     # Prometheus metrics at /metrics (a few microseconds a request).
     metrics: bool = True
     log_level: str = "info"
@@ -77,6 +85,15 @@ class Settings(BaseSettings):
             value = value.strip().lower()
             if value not in LOG_LEVELS:
                 raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return value
+
+    @field_validator("api_rate_limit_per_site", "api_rate_limit_per_key")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        if value.strip():
+            from limits import parse
+
+            parse(value)  # raises ValueError naming what it could not read
         return value
 
     @field_validator("trusted_proxies", mode="before")

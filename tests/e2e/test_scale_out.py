@@ -7,7 +7,8 @@
 - a code redeemed on both instances at once yields one token;
 - a revocation made on one instance is refused on the other within a second; an app changed
   elsewhere (the CLI, another instance) is honoured by both within a second;
-- the second instance runs two workers, and its /metrics adds them up.
+- the second instance runs two workers, and its /metrics adds them up;
+- with Redis, an API key's rate limit is one budget for both instances.
 
 Every process is started on free loopback ports and stopped by the test; the load lasts a few
 seconds. Needs HEADLESS_REDIRECTS_TEST_DATABASE_URL and HAProxy (scripts/test installs it).
@@ -26,6 +27,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,8 +133,8 @@ def database_url() -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture(scope="module")
-def cluster(database_url: str) -> Iterator[Cluster]:
+@contextmanager
+def _cluster(database_url: str, workers: tuple[int, int] = (1, 2), **settings: str) -> Iterator[Cluster]:
     haproxy = _haproxy()
     listen = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HEADLESS_REDIRECTS_", "PROMETHEUS_"))}
@@ -144,6 +146,7 @@ def cluster(database_url: str) -> Iterator[Cluster]:
         # Far longer than a second: what makes a change seen in time is the change feed.
         "HEADLESS_REDIRECTS_TENANT_CACHE_SECONDS": "300",
         "HEADLESS_REDIRECTS_ACCESS_LOG": "false",
+        **{f"HEADLESS_REDIRECTS_{k.upper()}": v for k, v in settings.items()},
     })
     tenant = json.loads(subprocess.run(
         [*CLI, "init", "--json", "--allowed-domain", "localhost", "--redirect-uri", REDIRECT_URI],
@@ -151,8 +154,8 @@ def cluster(database_url: str) -> Iterator[Cluster]:
     c = Cluster(database_url, env, tenant, f"http://127.0.0.1:{listen}",
                 [Instance("hr1", free_port()), Instance("hr2", free_port())])
     try:
-        c.start(c.instances[0])
-        c.start(c.instances[1], workers=2)
+        c.start(c.instances[0], workers=workers[0])
+        c.start(c.instances[1], workers=workers[1])
         c.haproxy = subprocess.Popen(
             [haproxy, "-f", str(HAPROXY_CFG), "-db"],
             env={**env, "HR_LISTEN": f"127.0.0.1:{listen}", "HR_INSTANCE_1": f"127.0.0.1:{c.instances[0].port}",
@@ -167,6 +170,12 @@ def cluster(database_url: str) -> Iterator[Cluster]:
             c.haproxy.wait(10)
         for instance in c.instances:
             c.stop(instance)
+
+
+@pytest.fixture(scope="module")
+def cluster(database_url: str) -> Iterator[Cluster]:
+    with _cluster(database_url) as c:
+        yield c
 
 
 def _authorization_codes(cluster: Cluster, count: int) -> list[str]:
@@ -348,3 +357,21 @@ def test_sigkill_of_one_instance_under_load_loses_nothing_acknowledged(cluster: 
         db.dispose()
     assert missing == []
     assert len(set(acknowledged)) == len(acknowledged)
+
+
+def test_with_redis_a_rate_limit_is_shared_by_both_instances(database_url: str) -> None:
+    redis_url = os.environ.get("HEADLESS_REDIRECTS_TEST_REDIS_URL")
+    if not redis_url:
+        pytest.skip("HEADLESS_REDIRECTS_TEST_REDIS_URL is not set: no Redis server to test against")
+    with _cluster(database_url, (1, 1), redis_url=redis_url, api_rate_limit_per_key="6/minute") as c:
+        headers = {"Authorization": c.tenant["apiKey"], "wix-site-id": c.tenant["siteId"]}
+        a, b = c.instances
+        codes = [httpx.post(i.url + SESSION_PATH, json=LOGIN, headers=headers).status_code for i in (a, b) * 3]
+        assert codes == [200] * 6
+        for instance in (a, b):  # the key's budget is spent on both, whichever spent it
+            r = httpx.post(instance.url + SESSION_PATH, json=LOGIN, headers=headers)
+            assert r.status_code == 429
+            assert r.json()["details"]["applicationError"]["code"] == "RESOURCE_EXHAUSTED"
+            assert int(r.headers["retry-after"]) >= 1
+        r = httpx.post(c.balancer + SESSION_PATH, json=LOGIN, headers=headers)
+        assert r.status_code == 429

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, replace
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -69,6 +70,8 @@ class MemberService:
         self.db = db or store.db
         self.limits = limits or Limits()
         self.passwords = Passwords()
+        # Failed-login counters: the database's, or Redis's when configured (``storage.redis_failures``).
+        self.failure_store: Any = store
 
     normalize_email = staticmethod(normalize_email)
 
@@ -110,7 +113,7 @@ class MemberService:
 
     def _check_limits(self, keys: tuple[str, str], now: int) -> None:
         for key, limit in zip(keys, (self.limits.per_account, self.limits.per_ip), strict=True):
-            if self.store.failures(key, now, self.limits.window) >= limit:
+            if self.failure_store.failures(key, now, self.limits.window) >= limit:
                 raise TooManyAttempts(self.limits.window)
 
     def _before_check(self, site_id: str, email: str, keys: tuple[str, str]) -> MemberRow | None:
@@ -122,9 +125,9 @@ class MemberService:
         now = int(time.time())
         if member is None or not ok:
             for key in keys:
-                self.store.record_failure(key, now, self.limits.window)
+                self.failure_store.record_failure(key, now, self.limits.window)
             raise LoginFailed("wrong email or password")
-        self.store.clear_failures(keys[0])
+        self.failure_store.clear_failures(keys[0])
         values: dict[str, object] = {"last_login_at": now}
         if new_hash is not None:
             values["password_hash"] = new_hash

@@ -111,6 +111,8 @@ class HotPath:
             services.sessions.authenticate, _text(headers, b"authorization"), _text(headers, b"wix-site-id")
         )
         act_for(scope.setdefault("state", {}), client_id=caller.client_id, site_id=caller.tenant.site.id)
+        if services.api_limits.enabled:
+            await services.api_limits.check(caller.tenant.site.id, caller.api_key_id)
         raw = await read_limited(receive, headers.get(b"content-length"), self.limit)
         key = _text(headers, b"idempotency-key")
         if key is not None:

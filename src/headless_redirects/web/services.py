@@ -26,9 +26,11 @@ from ..storage.identity import IdentityStore
 from ..storage.mail import MailStore
 from ..storage.migrate import upgrade
 from ..storage.orders import OrderStore
+from ..storage.redis_failures import RedisFailures
 from ..storage.repository import Store
 from ..storage.session_queries import SessionQueries
 from ..storage.webhooks import WebhookStore
+from .rate_limits import ApiLimits
 
 __all__ = ["Services", "bootstrap", "services_of"]
 
@@ -55,6 +57,8 @@ class Services:
     idempotency: Idempotency
     # Tells the caches of a change made anywhere (``storage.changes``).
     changes: ChangeFeed = field(default_factory=ChangeFeed)
+    # API rate limits per site and API key (``web.rate_limits``).
+    api_limits: ApiLimits = field(default_factory=lambda: ApiLimits(None, "", ""))
 
     def provider_for(self, site_id: str) -> FlowProvider:
         """The site's flow provider (``sites.flow_provider``), loaded once per instance."""
@@ -68,7 +72,8 @@ class Services:
 
 def bootstrap(settings: Settings, *, migrate: bool = True) -> Services:
     """Build every service from settings; ``migrate`` applies migrations first."""
-    db = Database(settings.database_url, background_checkpoints=True, group_commit=True)
+    db = Database(settings.database_url, background_checkpoints=True, group_commit=True,
+                  pool_size=settings.database_pool_size)
     if migrate:
         upgrade(db.engine)
     store = Store(db)
@@ -84,6 +89,10 @@ def bootstrap(settings: Settings, *, migrate: bool = True) -> Services:
     tokens = TokenService(store, keys, tenants, settings, identity)
     members = MemberService(identity, Limits(settings.login_failures_per_account, settings.login_failures_per_ip,
                                              settings.login_failure_window), db)
+    if settings.redis_url:
+        failures = RedisFailures(settings.redis_url)
+        members.failure_store = failures
+        db.on_dispose(failures.close)
     mailer = Mailer(MailStore(db), settings)
     identity_api = IdentityService(store, identity, members, tokens, tenants, mailer, settings)
     sessions = SessionService(store, tenants, tokens, settings)
@@ -99,7 +108,8 @@ def bootstrap(settings: Settings, *, migrate: bool = True) -> Services:
     db.on_dispose(dispatcher.stop)
     return Services(settings, db, store, keys, tenants, tokens, sessions, identity, members, flows,
                     OrderStore(db), {}, identity_api, mailer, webhooks, dispatcher,
-                    SessionApi(store, SessionQueries(db), settings), idempotency, changes)
+                    SessionApi(store, SessionQueries(db), settings), idempotency, changes,
+                    ApiLimits(settings.redis_url, settings.api_rate_limit_per_site, settings.api_rate_limit_per_key))
 
 
 def services_of(request: Request) -> Services:
