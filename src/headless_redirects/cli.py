@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import re
 import sys
@@ -57,16 +58,19 @@ def _with_store(fn: Callable[[argparse.Namespace, Any], int]) -> Callable[[argpa
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .logs import logging_config
+    from .logs import configure, logging_config
     from .service.keys import KeyRing
     from .service.tenancy import create_tenant
 
     effective = _effective(args, host=args.host, port=args.port, workers=args.workers, public_url=args.public_url)
     settings = effective.settings
+    # From here on standard error is the service's log: warnings are log lines like uvicorn's.
+    configure(settings.log_level, settings.log_format)
+    log = logging.getLogger("headless_redirects.serve")
     # Checked in this order so that nothing is created when the server could not run.
     url, warning = startup.public_url(settings, explicit=effective.sources["public_url"] != "default")
     if warning:
-        print(f"warning: {warning}", file=sys.stderr, flush=True)
+        log.warning(warning)
     settings = settings.model_copy(update={"public_url": url})
     startup.check_port(settings.host, settings.port)
     store = _store(settings)
@@ -95,10 +99,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"Serving on {settings.public_url} (database: {_redacted(settings.database_url)})", flush=True)
     if settings.workers > 1 and settings.database_url.startswith("sqlite"):
         # Measured (docs/benchmarks.md): the workers' writes queue on SQLite's one write lock.
-        print("warning: several workers on one SQLite database write one at a time (SQLite has a single "
-              "write lock): writes get slower and their latency spikes, reads gain. For more than one "
-              "worker, use PostgreSQL (HEADLESS_REDIRECTS_DATABASE_URL=postgresql://...); see "
-              "docs/benchmarks.md", file=sys.stderr, flush=True)
+        log.warning("several workers on one SQLite database write one at a time (SQLite has a single "
+                    "write lock): writes get slower and their latency spikes, reads gain. For more than one "
+                    "worker, use PostgreSQL (HEADLESS_REDIRECTS_DATABASE_URL=postgresql://...); see "
+                    "docs/benchmarks.md")
     # Workers build their app from the environment (see web.app.app_from_env): all of it.
     export_env(settings, os.environ)
     if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -156,8 +156,10 @@ def test_unspecified_host_warns_with_the_fix(tmp_path: Path) -> None:
     with serving(tmp_path, "--host", "0.0.0.0") as (proc, _url):
         out, err = _stop(proc)
     assert "Serving on http://0.0.0.0:" in out
-    warning = err.splitlines()[0]
-    assert warning.startswith("warning: the public URL http://0.0.0.0:") and "HEADLESS_REDIRECTS_PUBLIC_URL" in warning
+    warning = json.loads(err.splitlines()[0])  # a log line, like every other line on standard error
+    assert warning["level"] == "warning" and warning["logger"] == "headless_redirects.serve"
+    assert warning["message"].startswith("the public URL http://0.0.0.0:")
+    assert "HEADLESS_REDIRECTS_PUBLIC_URL" in warning["message"]
     with serving(tmp_path, "--host", "0.0.0.0", HEADLESS_REDIRECTS_PUBLIC_URL="http://shop.test:9") as (proc, _url):
         out, err = _stop(proc)
     assert "Serving on http://shop.test:9 " in out and "warning" not in err
@@ -165,14 +167,15 @@ def test_unspecified_host_warns_with_the_fix(tmp_path: Path) -> None:
 
 def test_every_line_of_a_served_process_is_json_with_one_access_line_per_request(tmp_path: Path) -> None:
     # trusted proxies come from the configuration file, and two workers must both honour them
+    # (on SQLite, so serve also warns, in a log line, that several workers queue their writes)
     (tmp_path / "hr.toml").write_text('trusted_proxies = ["127.0.0.1"]\n')
     with serving(tmp_path, "--workers", "2", "--config", "hr.toml") as (proc, url):
         for _ in range(4):
             r = httpx.get(f"{url}/healthz", headers={"x-request-id": "edge-7", "x-forwarded-for": "203.0.113.9"})
             assert r.headers["x-wix-request-id"] == "edge-7"
         out, err = _stop(proc)
-    lines = [json.loads(line) for line in err.splitlines()]  # every line, uvicorn's too, is JSON
-    assert {"uvicorn.error", "headless_redirects.access"} <= {e["logger"] for e in lines}
+    lines = [json.loads(line) for line in err.splitlines()]  # every line, uvicorn's and warnings too, is JSON
+    assert {"uvicorn.error", "headless_redirects.access", "headless_redirects.serve"} <= {e["logger"] for e in lines}
     access = [e for e in lines if e["logger"] == "headless_redirects.access" and e["request_id"] == "edge-7"]
     assert len(access) == 4
     assert {k: access[0][k] for k in ("level", "method", "route", "status", "client_ip", "message")} == {
