@@ -329,17 +329,28 @@ class TokenService:
 
     # --- revocation (RFC 7009) -------------------------------------------------------------
 
-    def revoke(self, token: str) -> None:
+    def revoke(self, token: str, client_id: str | None = None) -> None:
         """Revoke a refresh token (with its grant) or an access token (its grant, or for a
-        visitor token without one, the visitor). Unknown tokens are ignored (RFC 7009 §2.2)."""
+        visitor token without one, the visitor). Unknown tokens are ignored (RFC 7009 §2.2).
+
+        With ``client_id`` (RFC 7009 §2.1: the server checks that the token was issued to the
+        client asking), a token issued to another client is treated like an unknown one: the
+        answer is the same and nothing is revoked, so a client learns nothing about other
+        clients' tokens. An unknown ``client_id`` is :class:`InvalidClient`."""
+        if client_id is not None:
+            client_id = self._client({"client_id": client_id})
         row = self.store.refresh_token(digest(token))
         if row is not None:
+            if client_id is not None and row.client_id != client_id:
+                return
             self.store.revoke_refresh_token(row.token_hash, int(time.time()))
             self.store.revoke(row.family_id, _now_ms() + 1)
             return
         try:
             claims = self.keys.verify(token)
         except InvalidToken:
+            return
+        if client_id is not None and claims.get("client_id") != client_id:
             return
         self.store.revoke(claims.get("gid") or claims["sub"], _now_ms() + 1)
 

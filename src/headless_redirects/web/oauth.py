@@ -73,13 +73,14 @@ async def token_info(request: Request) -> Response:
 
 
 async def revoke(request: Request) -> Response:
-    """RFC 7009: always 200 once the request is well formed, whether or not the token existed."""
+    """RFC 7009: always 200 once the request is well formed, whether or not the token existed;
+    with a ``client_id``, only a token issued to that client is revoked."""
     services = services_of(request)
     params = await _params(request)
     value = params.get("token")
     if not value:
         raise InvalidRequest("token is required")
-    await services.db.run(services.tokens.revoke, value)
+    await services.db.run(services.tokens.revoke, value, params.get("client_id") or None)
     return json_response({}, headers=NO_STORE)
 
 
