@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from headless_redirects.storage.tables import redirect_sessions
 from tests.conftest import GUID, PUBLIC_URL, World
+from tests.identity import CHALLENGE
 
 
 def _session(world: World) -> dict:  # type: ignore[type-arg]
@@ -52,7 +53,8 @@ def test_expired_code_is_a_410_page(world: World) -> None:
 def test_sessions_expire_after_60_minutes_and_auth_sessions_after_10(world: World) -> None:
     flow = _session(world)
     auth = world.create({"auth": {"authRequest": {"clientId": world.tenant.client_id, "responseType": "code",
-                                                  "redirectUri": "https://shop.example.com/callback"}}})
+                                                  "redirectUri": "https://shop.example.com/callback",
+                                                  "codeChallenge": CHALLENGE, "codeChallengeMethod": "S256"}}})
     assert auth.status_code == 200, auth.text
     for session_id, ttl in ((flow["id"], 3600), (auth.json()["redirectSession"]["id"], 600)):
         stored = world.services.store.get_session(session_id)

@@ -389,15 +389,13 @@ def _auth(r: Reader, body: dict[str, Any], name: str) -> _Parsed:
     if challenge is not None and not _PKCE_CHALLENGE.match(challenge):
         r.fail(f"{base}.codeChallenge", Rule.FORMAT,
                "must be 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.2)")
+    # PKCE is required for the code flow (RFC 9700 §2.1.1: public clients MUST use it).
+    if challenge is None and req.get("codeChallenge") in (None, ""):
+        r.fail(f"{base}.codeChallenge", Rule.REQUIRED_FIELD, "is required: PKCE (RFC 7636) protects every code")
     method_value = req.get("codeChallengeMethod")
     method = r.enum(req, "codeChallengeMethod", f"{base}.codeChallengeMethod", ("S256", "S512"))
-    if method_value not in (None, "") and method is None:
-        pass  # already reported (plain and unknown methods are refused)
-    elif challenge is not None and method is None:
-        r.fail(f"{base}.codeChallengeMethod", Rule.REQUIRED_FIELD,
-               "is required with codeChallenge (S256 or S512)")
-    elif method is not None and challenge is None:
-        r.fail(f"{base}.codeChallenge", Rule.REQUIRED_FIELD, "is required with codeChallengeMethod")
+    if method_value is None:  # a plain, unknown or empty method is reported by enum() already
+        r.fail(f"{base}.codeChallengeMethod", Rule.REQUIRED_FIELD, "is required: S256 or S512")
     response_type = r.string(req, "responseType", f"{base}.responseType", required=True)
     if response_type is not None and response_type != "code":
         r.fail(f"{base}.responseType", Rule.INVALID_ENUM_VALUE, "must be code", allowed=["code"])
