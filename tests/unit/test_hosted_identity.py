@@ -248,9 +248,12 @@ def test_maintain_identity_carries_the_visitor(w: World) -> None:
     visitor = w.visitor()
     url = session_url(w, {"login": {}}, visitor["access_token"])
     w.client.get(url)
-    token = w.client.cookies.get("hr_session")
-    row = w.services.flows.browser(token).row
-    assert row.visitor_id == w.services.keys.verify(visitor["access_token"])["sub"]
+    browser = w.services.flows.browser(w.client.cookies.get("hr_session"))
+    session = w.services.store.get_session(url.split("redirectSessionId=")[1].split("&")[0])
+    assert session is not None
+    # for this flow only (SPEC §8): nothing is written to the browser's hosted session
+    visitor_id = w.services.keys.verify(visitor["access_token"])["sub"]
+    assert w.services.flows.flow_identity(session, browser) == (visitor_id, None) and browser.row is None
 
 
 # --- translations ---------------------------------------------------------------------------

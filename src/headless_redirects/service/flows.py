@@ -4,12 +4,27 @@ and the end of a flow (SPEC §5).
 Landing on a session URL: unknown id → :class:`SessionNotFound`; expired → :class:`SessionExpired`;
 completed or abandoned → :class:`SessionUsed`; opened first by another browser →
 :class:`OtherBrowser`. The first browser to open a session is bound to it.
+
+The browser's cookie ``hr_session`` is ``<binding>`` or, with a member logged in on the hosted
+site, ``<binding>.<login>``:
+
+- the binding (``hrb_…``) is what a session is bound to (``bound_browser`` is its digest). It is
+  only a random name for the browser: it needs no row, so a visit writes nothing until there is
+  something to keep (SPEC §8);
+- a login (``hrl_…``) is issued afresh, with a ``browser_sessions`` row keyed by the digest of
+  the whole cookie, every time the identity behind the cookie changes. A cookie planted before a
+  login therefore never carries that login (no session fixation), while the sessions the browser
+  has open stay bound to it.
+
+The identity a session URL carries (``maintainIdentity``) applies to that flow only
+(:meth:`FlowService.flow_identity`); it never becomes a hosted-site login.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -31,6 +46,9 @@ __all__ = [
     "SessionNotFound",
     "SessionUsed",
 ]
+
+# What new_secret("hrb_") and new_secret("hrl_") make; anything else is not our cookie.
+_COOKIE = re.compile(r"^hrb_[A-Za-z0-9_-]{43}(?:\.hrl_[A-Za-z0-9_-]{43})?$")
 
 
 class FlowError(Exception):
@@ -60,22 +78,25 @@ class OtherBrowser(FlowError):
 
 @dataclass(frozen=True, slots=True)
 class Browser:
-    """The hosted site's session of one browser: its cookie value and what it holds."""
+    """The hosted site's session of one browser: its cookie value, the key sessions are bound
+    to, and the hosted login it holds (``row``, ``None`` when nobody is logged in)."""
 
     token: str
-    row: BrowserSessionRow
-
-    @property
-    def key(self) -> str:
-        return self.row.token_hash
+    key: str
+    row: BrowserSessionRow | None = None
 
     def member_on(self, site_id: str) -> str | None:
-        return self.row.member_id if self.row.member_site_id == site_id else None
+        row = self.row
+        return row.member_id if row is not None and row.member_site_id == site_id else None
 
     def csrf(self, session_id: str) -> str:
-        """A form token bound to this browser and this session (the cookie is HttpOnly and
+        """A form token bound to this cookie value and this session (the cookie is HttpOnly and
         SameSite=Lax, so another site can neither read it nor make a browser send it)."""
         return hmac.new(self.token.encode(), b"csrf:" + session_id.encode(), hashlib.sha256).hexdigest()
+
+
+def _binding(token: str) -> str:
+    return token.partition(".")[0]
 
 
 class FlowService:
@@ -87,30 +108,33 @@ class FlowService:
 
     # --- the browser session ---------------------------------------------------------------
 
-    def browser(self, token: str | None) -> Browser:
-        now = int(time.time())
-        if token:
-            row = self.identity.browser_session(digest(token))
-            if row is not None and row.expires_at > now:
-                if row.member_id is not None:
-                    revoked = self.store.revoked_before(row.member_id)
-                    if revoked is not None and (row.member_since_ms or 0) < revoked:
-                        # the member logged out somewhere (any instance): not logged in here either
-                        self.identity.update_browser_session(row.token_hash, member_id=None, member_site_id=None,
-                                                             member_since_ms=None)
-                        row = self.identity.browser_session(row.token_hash) or row
-                return Browser(token, row)
-        token = new_secret("hrb_")
-        row = BrowserSessionRow(digest(token), None, None, None, None, now, now + self.settings.browser_session_ttl)
-        self.identity.insert_browser_session(row)
-        return Browser(token, row)
+    def browser(self, cookie: str | None) -> Browser:
+        """The browser behind a cookie value, or a new one. Writes nothing but the removal of a
+        login that expired or was revoked (a logout on any instance)."""
+        if not cookie or not _COOKIE.match(cookie):
+            token = new_secret("hrb_")
+            return Browser(token, digest(token))
+        binding = _binding(cookie)
+        row = self.identity.browser_session(digest(cookie))
+        if row is not None and row.expires_at > time.time() and row.member_id is not None:
+            revoked = self.store.revoked_before(row.member_id)
+            if revoked is None or (row.member_since_ms or 0) >= revoked:
+                return Browser(cookie, digest(binding), row)
+        if row is not None:
+            self.identity.delete_browser_session(row.token_hash)
+        return Browser(binding, digest(binding))
 
     def log_in(self, browser: Browser, member_id: str, site_id: str) -> Browser:
-        self.identity.update_browser_session(browser.key, member_id=member_id, member_site_id=site_id,
-                                             member_since_ms=time.time_ns() // 1_000_000)
-        row = self.identity.browser_session(browser.key)
-        assert row is not None
-        return Browser(browser.token, row)
+        """Log a member in on this browser: a new cookie value (and row) for the new identity,
+        the old login forgotten. The binding stays, so the browser's open sessions stay its own."""
+        token = f"{_binding(browser.token)}.{new_secret('hrl_')}"
+        now = int(time.time())
+        row = BrowserSessionRow(digest(token), None, member_id, site_id, time.time_ns() // 1_000_000, now,
+                                now + self.settings.browser_session_ttl)
+        self.identity.insert_browser_session(row)
+        if browser.row is not None:
+            self.identity.delete_browser_session(browser.row.token_hash)
+        return Browser(token, browser.key, row)
 
     # --- landing ---------------------------------------------------------------------------
 
@@ -130,20 +154,24 @@ class FlowService:
             opened = replace(session.open(now), bound_browser=browser.key)
             if not self.store.move_session(session.id, (CREATED,), state=opened.state, bound_browser=browser.key):
                 return self.land(session_id, browser, intents)  # another request opened it first
-            self._carry_identity(session, browser)
             return opened
         return session
 
-    def _carry_identity(self, session: RedirectSession, browser: Browser) -> None:
-        """maintainIdentity: the identity that created the session continues on the hosted site."""
-        if not session.preferences.get("maintainIdentity", True) or session.intent in ("auth", "logout"):
-            return
-        if session.creator_type == VISITOR and session.creator_id:
-            self.identity.update_browser_session(browser.key, visitor_id=session.creator_id)
-        elif session.creator_type == MEMBER and session.creator_id and browser.member_on(session.site_id) is None:
-            self.identity.update_browser_session(browser.key, member_id=session.creator_id,
-                                                 member_site_id=session.site_id,
-                                                 member_since_ms=time.time_ns() // 1_000_000)
+    @staticmethod
+    def flow_identity(session: RedirectSession, browser: Browser) -> tuple[str | None, str | None]:
+        """``(visitor id, member id)`` a flow acts for: the member logged in on the hosted site,
+        else, with ``maintainIdentity``, the identity that created the session. The latter holds
+        for this flow only: it is never written to the browser, so it never becomes a hosted-site
+        login (which ``prompt=none`` would honour) nor outlives the flow."""
+        member = browser.member_on(session.site_id)
+        carried = session.preferences.get("maintainIdentity", True) and session.intent not in ("auth", "logout")
+        visitor = None
+        if carried and session.creator_id:
+            if session.creator_type == VISITOR:
+                visitor = session.creator_id
+            elif session.creator_type == MEMBER and member is None:
+                member = session.creator_id
+        return visitor, member
 
     def finish(self, session: RedirectSession, state: str, outcome: dict[str, Any]) -> None:
         """End the flow (``COMPLETED`` or ``ABANDONED``); a session ends once, so a second
@@ -158,10 +186,14 @@ class FlowService:
 
     # --- logout ----------------------------------------------------------------------------
 
-    def log_out(self, session: RedirectSession, browser: Browser) -> None:
-        """Revoke the identity behind the session and the member logged in on this browser, on
-        every instance, and forget the browser session."""
-        for subject in {session.creator_id, browser.row.member_id, browser.row.visitor_id} - {None}:
-            assert subject is not None
-            self.tokens.revoke_subject(subject)
-        self.identity.delete_browser_session(browser.key)
+    def log_out(self, session: RedirectSession, browser: Browser) -> bool:
+        """Revoke the identity that created the logout session, on every instance. The
+        browser's hosted login is forgotten only when it is that same identity (a logout link
+        made by someone else must not log out whoever opens it); ``True`` when it was."""
+        if session.creator_id:
+            self.tokens.revoke_subject(session.creator_id)
+        same = (session.creator_type == MEMBER and session.creator_id is not None
+                and browser.member_on(session.site_id) == session.creator_id)
+        if same and browser.row is not None:
+            self.identity.delete_browser_session(browser.row.token_hash)
+        return same

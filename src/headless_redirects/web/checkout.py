@@ -23,6 +23,7 @@ from .hosted import (
     _attempt,
     _browser,
     _flow_error_page,
+    _forged,
     _login_form,
     _site_name,
     _with_cookie,
@@ -74,7 +75,7 @@ async def _land(request: Request, services: Services) -> tuple[Any, Browser, Red
     try:
         session = await services.db.run(services.flows.land, source.get("redirectSessionId"), browser, FLOW_INTENTS)
     except FlowError as exc:
-        return form, browser, _with_cookie(_flow_error_page(request, exc), request, browser, services), "en"
+        return form, browser, _flow_error_page(request, exc), "en"
     lang = page_language(None, str(source.get("lang") or session.lang or ""))
     return form, browser, session, lang
 
@@ -112,7 +113,7 @@ async def _show(request: Request, services: Services, session: RedirectSession, 
                 status: int = 200, error: str | None = None) -> Response:
     provider = services.provider_for(session.site_id)
     view = await services.db.run(provider.view, _flow_request(session, lang))
-    member_id = browser.member_on(session.site_id)
+    _visitor_id, member_id = services.flows.flow_identity(session, browser)
     member = await services.db.run(services.identity.get_member, member_id) if member_id else None
     back = back_target(session.intent, session.callbacks, _back_params(session), False)
     response = render(
@@ -155,7 +156,7 @@ async def _complete(request: Request, services: Services, session: RedirectSessi
                                error=gettext_for(lang)("Choose a time."))
         return await _continue_to_booking(request, services, session, browser, choice)
     provider = services.provider_for(session.site_id)
-    buyer = Buyer(browser.row.visitor_id, browser.member_on(session.site_id))
+    buyer = Buyer(*services.flows.flow_identity(session, browser))
     # The session ends first: a second submission of the form finds it used and orders nothing.
     await services.db.run(services.flows.finish, session, COMPLETED, {**session.outcome, "ordering": True})
     order = await services.db.run(provider.place_order, _flow_request(session, lang), buyer, None)
@@ -203,7 +204,7 @@ async def thank_you(request: Request) -> Response:
         if session.bound_browser != browser.key:
             raise OtherBrowser(session)
     except FlowError as exc:
-        return _with_cookie(_flow_error_page(request, exc), request, browser, services)
+        return _flow_error_page(request, exc)
     order = await services.db.run(services.orders.for_session, session.id)
     post_flow = session.callbacks.get("postFlowUrl")
     response = render("thank_you.html", lang=page_language(request, session.lang),
@@ -221,6 +222,9 @@ async def sign_in(request: Request) -> Response:
     back = _page_url(session, INTENT_PATHS[session.intent], lang)
     if form is None:
         return _login_form(request, services, session, browser, action="/flow/sign-in")
+    forged = _forged(request, services, session, browser, form)
+    if forged is not None:
+        return forged
     if form.get("action") == "cancel":
         return _with_cookie(_redirect(back, request), request, browser, services)
     logged_in, page = await _attempt(request, services, session, browser, form)

@@ -1,8 +1,10 @@
 """The hosted site's identity pages: OAuth authorize (SPEC §5 auth intent), login, logout.
 
 Each page lands through ``FlowService.land`` (unknown / expired / used / other-browser pages),
-keeps the hosted site's own session in the HttpOnly, SameSite=Lax cookie ``hr_session``, and
-answers a POST with 303.
+keeps the hosted site's own session in the HttpOnly, SameSite=Lax cookie ``hr_session`` (set only
+when its value changes: a session was bound to a new browser, or the identity behind it changed),
+checks the CSRF token of every POST before anything else (cancel included), and answers a POST
+with 303.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ..domain.intents import AppRules, check_against_apps, parse_request
 from ..domain.sessions import ABANDONED, COMPLETED, RedirectSession
 from ..service.flows import Browser, FlowError
 from ..service.members import APPROVED, LoginFailed, TooManyAttempts
+from .i18n import gettext_for
 from .pages import page_language, render, render_message
 from .services import Services, services_of
 
@@ -45,6 +48,10 @@ async def _browser(request: Request, services: Services) -> Browser:
 
 
 def _with_cookie(response: Response, request: Request, browser: Browser, services: Services) -> Response:
+    """Give the browser its cookie when the value is new to it (an error page before landing
+    binds nothing, so it goes out without one: a cookieless visit leaves nothing behind)."""
+    if request.cookies.get(COOKIE) == browser.token:
+        return response
     response.set_cookie(COOKIE, browser.token, max_age=services.settings.browser_session_ttl, path="/",
                         httponly=True, samesite="lax", secure=request.url.scheme == "https")
     return response
@@ -76,16 +83,23 @@ def _login_form(request: Request, services: Services, session: RedirectSession, 
     return _with_cookie(response, request, browser, services)
 
 
+def _forged(request: Request, services: Services, session: RedirectSession, browser: Browser,
+            form: Any) -> Response | None:
+    """The login form again (403) when a POST does not carry this browser's CSRF token for
+    this session, whatever its action (SPEC §8: cancel included); else ``None``."""
+    if secrets.compare_digest(str(form.get("csrf", "")), browser.csrf(session.id)):
+        return None
+    _ = gettext_for(page_language(request, session.lang))
+    return _login_form(request, services, session, browser, action=request.url.path, status=403,
+                       error=_("The form expired. Please try again."))
+
+
 async def _attempt(request: Request, services: Services, session: RedirectSession, browser: Browser,
                    form: Any) -> tuple[Browser | None, Response | None]:
-    """Handle the login form: (logged-in browser, None), or (None, the form again with why)."""
-    from .i18n import gettext_for
-
+    """Handle the login form (its CSRF token already checked by :func:`_forged`): (logged-in
+    browser, None), or (None, the form again with why)."""
     _ = gettext_for(page_language(request, session.lang))
     action_path = request.url.path
-    if not secrets.compare_digest(str(form.get("csrf", "")), browser.csrf(session.id)):
-        return None, _login_form(request, services, session, browser, action=action_path, status=403,
-                                 error=_("The form expired. Please try again."))
     email, password = str(form.get("email", "")), str(form.get("password", ""))
     members = services.members
     try:
@@ -124,6 +138,12 @@ async def authorize(request: Request) -> Response:
         session_id = str(form.get("redirectSessionId", ""))
     else:
         form = None
+        repeated = _repeated(request)
+        if repeated:
+            # RFC 6749 §3.1: no parameter more than once. Which of the values would be meant is
+            # in doubt (the client? the redirect URI?), so it is an error page, never a redirect.
+            return render_message(request, 400, "invalid_request",
+                                  f"repeated parameter: {', '.join(repeated)} (RFC 6749 §3.1)")
         session_id = request.query_params.get("redirectSessionId", "")
         if not session_id:
             created = await _session_from_query(request, services)
@@ -134,10 +154,13 @@ async def authorize(request: Request) -> Response:
     try:
         session = await services.db.run(services.flows.land, session_id, browser, ("auth",))
     except FlowError as exc:
-        return _with_cookie(_flow_error_page(request, exc), request, browser, services)
+        return _flow_error_page(request, exc)
     prompt = session.params.get("prompt")
     member = browser.member_on(session.site_id)
     if form is not None:
+        forged = _forged(request, services, session, browser, form)
+        if forged is not None:
+            return forged
         if form.get("action") == "cancel":
             return await _deliver(request, services, session, browser,
                                   {"error": "access_denied", "error_description": "the member cancelled the login"})
@@ -163,6 +186,11 @@ async def authorize(request: Request) -> Response:
     if prompt == "login" or member is None:
         return _login_form(request, services, session, browser, action=AUTHORIZE_PATH)
     return await _deliver_code(request, services, session, browser)
+
+
+def _repeated(request: Request) -> list[str]:
+    names = [name for name, _ in request.query_params.multi_items()]
+    return sorted({name for name in names if names.count(name) > 1})
 
 
 async def _session_from_query(request: Request, services: Services) -> str | Response:
@@ -258,9 +286,12 @@ async def login(request: Request) -> Response:
     try:
         session = await services.db.run(services.flows.land, session_id, browser, ("login",))
     except FlowError as exc:
-        return _with_cookie(_flow_error_page(request, exc), request, browser, services)
+        return _flow_error_page(request, exc)
     if form is None:
         return _login_form(request, services, session, browser, action="/flow/login")
+    forged = _forged(request, services, session, browser, form)
+    if forged is not None:
+        return forged
     if form.get("action") == "cancel":
         return await _end(request, services, session, browser, ABANDONED, logged_in=False)
     logged_in, page = await _attempt(request, services, session, browser, form)
@@ -277,8 +308,10 @@ async def logout(request: Request) -> Response:
         session = await services.db.run(services.flows.land, request.query_params.get("redirectSessionId"),
                                         browser, ("logout",))
     except FlowError as exc:
-        return _with_cookie(_flow_error_page(request, exc), request, browser, services)
-    await services.db.run(services.flows.log_out, session, browser)
+        return _flow_error_page(request, exc)
+    cleared = await services.db.run(services.flows.log_out, session, browser)
+    if not cleared:
+        return await _end(request, services, session, browser, COMPLETED, logged_in=False)
     response = await _end(request, services, session, None, COMPLETED, logged_in=False)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=request.url.scheme == "https")
     return response
