@@ -1,7 +1,9 @@
 """The ``bookingsCheckout`` intent: a slot availability and the zone to show it in.
 
 With ``timezone`` given, ``startDate``/``endDate`` are local times in that zone and their
-offsets are ignored (SPEC §3); without it, the slot's own ``timezone`` is used.
+offsets are ignored (SPEC §3); without it, the slot's own ``timezone`` is used. Dates are
+accepted from year 1900 to 9998: shown in any zone they stay representable (a slot in year 1 or
+9999 moved by a zone's offset falls off the calendar Python can hold).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ __all__ = ["parse_bookings_checkout"]
 
 _LOCATION_TYPES = ("UNDEFINED", "OWNER_BUSINESS", "OWNER_CUSTOM", "CUSTOM")
 _POLICY_FLAGS = ("tooEarlyToBook", "tooLateToBook", "bookOnlineDisabled", "validSubmissionRequired")
+MIN_YEAR, MAX_YEAR = 1900, 9998
 
 
 def _keep(**values: Any) -> dict[str, Any]:
@@ -34,8 +37,10 @@ def parse_bookings_checkout(
     slot_raw = r.obj(sa, "slot", slot_path, required=True)
     slot: dict[str, Any] = {}
     if slot_raw is not None:
-        start = r.datetime(slot_raw, "startDate", f"{slot_path}.startDate", required=True)
-        end = r.datetime(slot_raw, "endDate", f"{slot_path}.endDate", required=True)
+        start = _in_range(r, r.datetime(slot_raw, "startDate", f"{slot_path}.startDate", required=True),
+                          f"{slot_path}.startDate")
+        end = _in_range(r, r.datetime(slot_raw, "endDate", f"{slot_path}.endDate", required=True),
+                        f"{slot_path}.endDate")
         if start is not None and end is not None and _naive(end) <= _naive(start):
             r.fail(f"{slot_path}.endDate", Rule.VALIDATION, "must be after startDate")
         slot = _keep(
@@ -66,6 +71,14 @@ def parse_bookings_checkout(
         },
     )
     return _keep(timezone=timezone, slotAvailability=availability), None
+
+
+def _in_range(r: Reader, value: Any, path: str) -> Any:
+    if value is not None and not MIN_YEAR <= value.year <= MAX_YEAR:
+        r.fail(path, Rule.VALIDATION, f"must be in the years {MIN_YEAR} to {MAX_YEAR}",
+               min=MIN_YEAR, max=MAX_YEAR)
+        return None
+    return value
 
 
 def _naive(value: Any) -> Any:

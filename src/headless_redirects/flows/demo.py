@@ -144,18 +144,18 @@ class DemoProvider(FlowProvider):
         return FlowView(title="Book a session", options=options,
                         details=[("Staff", staff)] if staff else [])
 
-    @staticmethod
-    def slot_for(choice: str) -> dict[str, Any]:
-        """The ``slotAvailability`` of a booking-page option, for the checkout it leads to."""
-        index, start_text, minutes, who = choice.split("|")
+    def booking_checkout(self, request: FlowRequest, choice: str) -> dict[str, Any] | None:
+        """The slot of one of :meth:`_booking_page`'s options (its id names it)."""
+        index_text, start_text, minutes_text, who = choice.split("|")
+        index, minutes = int(index_text), int(minutes_text)
         start = datetime.fromisoformat(start_text)
-        end = start + timedelta(minutes=int(minutes))
+        end = start + timedelta(minutes=minutes)
         service_id = str(uuid.uuid5(EVENT_NAMESPACE, f"service:{index}"))
-        while SERVICES[_pick(service_id, len(SERVICES))][0] != SERVICES[int(index)][0]:
+        while SERVICES[_pick(service_id, len(SERVICES))][0] != SERVICES[index][0]:
             service_id = str(uuid.uuid5(EVENT_NAMESPACE, service_id))
-        return {"slot": {"serviceId": service_id, "startDate": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                         "endDate": end.strftime("%Y-%m-%dT%H:%M:%SZ"), "resource": {"name": who}},
-                "bookable": True}
+        slot = {"serviceId": service_id, "startDate": start.isoformat(timespec="seconds") + "Z",
+                "endDate": end.isoformat(timespec="seconds") + "Z", "resource": {"name": who}}
+        return {"timezone": "UTC", "slotAvailability": {"slot": slot, "bookable": True}}
 
 
 def _fields(view: FlowView) -> dict[str, Any]:

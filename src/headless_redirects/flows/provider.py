@@ -2,8 +2,10 @@
 
 A provider answers two questions for a hosted flow page: what does the visitor see
 (:meth:`FlowProvider.view`), and what happens when they complete it
-(:meth:`FlowProvider.place_order`). The hosted site does the rest: landing rules, buttons,
-callbacks and their parameters, and the session's life cycle.
+(:meth:`FlowProvider.place_order`); a booking page also says which checkout a chosen slot leads to
+(:meth:`FlowProvider.booking_checkout`). The hosted site does the rest: landing rules, buttons,
+callbacks and their parameters, and the session's life cycle. Its calls run in a worker thread,
+so a provider may block on I/O (a cart or payment API) without stalling other requests.
 """
 
 from __future__ import annotations
@@ -80,3 +82,11 @@ class FlowProvider(ABC):
     @abstractmethod
     def place_order(self, request: FlowRequest, buyer: Buyer, choice: str | None = None) -> PlacedOrder:
         """Create the order (and take payment); ``choice`` is the option picked, if any."""
+
+    def booking_checkout(self, request: FlowRequest, choice: str) -> dict[str, Any] | None:
+        """The booking page (``bookingsBook``): the ``bookingsCheckout`` intent that the chosen
+        option leads on to, as the Create Redirect Session API takes it
+        (``{"slotAvailability": {"slot": {...}, ...}, "timezone": ...}``), and validated like it.
+        ``choice`` is an :attr:`Option.id` that :meth:`view` offers on this page (the hosted
+        site checks that first). ``None``, the default: the option leads nowhere."""
+        return None

@@ -1,23 +1,28 @@
 """The hosted flow pages: checkouts, the product page, the booking page, the thank-you page and
 logging in during a flow (SPEC §5). What a page shows and how an order is placed comes from the
-site's flow provider; outcomes and their parameters from ``domain.outcomes``."""
+site's flow provider, called off the event loop (a provider may wait on a cart or payment API);
+outcomes and their parameters from ``domain.outcomes``."""
 
 from __future__ import annotations
 
+import logging
 import secrets
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from ..domain.intents import INTENT_PATHS, Preferences, SessionRequest
+from ..domain.intents import INTENT_PATHS, Preferences, SessionRequest, parse_request
 from ..domain.outcomes import back_target, callback, completion_parameters
 from ..domain.sessions import ABANDONED, COMPLETED, RedirectSession
-from ..flows import Buyer, FlowRequest
-from ..flows.demo import DemoProvider, encode_checkout_data
+from ..flows import Buyer, FlowProvider, FlowRequest
+from ..flows.demo import encode_checkout_data
 from ..service.flows import Browser, FlowError, OtherBrowser, SessionNotFound
+from ..service.tokens import Identity
 from .hosted import (
     _REDIRECT_HEADERS,
     _attempt,
@@ -34,6 +39,9 @@ from .services import Services, services_of
 
 __all__ = ["routes"]
 
+T = TypeVar("T")
+_log = logging.getLogger(__name__)
+
 FLOW_INTENTS = ("ecomCheckout", "bookingsCheckout", "eventsCheckout", "paidPlansCheckout",
                 "ecomOrderPaymentRequest", "storesProduct", "bookingsBook")
 _COMPLETE_LABEL = {"ecomOrderPaymentRequest": "Pay", "bookingsCheckout": "Book", "storesProduct": "Add to cart",
@@ -45,6 +53,11 @@ _BACK_LABEL = {"ecomCheckout": "Back to cart", "storesProduct": "Back to cart",
 
 def _flow_request(session: RedirectSession, lang: str) -> FlowRequest:
     return FlowRequest(session.site_id, session.id, session.intent, session.params, lang)
+
+
+async def _provider_call(fn: Callable[..., T], *args: Any) -> T:
+    """A flow provider's call, in a worker thread: whatever I/O it does never blocks the loop."""
+    return await anyio.to_thread.run_sync(fn, *args)
 
 
 def _member_logged_in(session: RedirectSession) -> bool:
@@ -112,7 +125,7 @@ async def flow_page(request: Request) -> Response:
 async def _show(request: Request, services: Services, session: RedirectSession, browser: Browser, lang: str, *,
                 status: int = 200, error: str | None = None) -> Response:
     provider = services.provider_for(session.site_id)
-    view = await services.db.run(provider.view, _flow_request(session, lang))
+    view = await _provider_call(provider.view, _flow_request(session, lang))
     _visitor_id, member_id = services.flows.flow_identity(session, browser)
     member = await services.db.run(services.identity.get_member, member_id) if member_id else None
     back = back_target(session.intent, session.callbacks, _back_params(session), False)
@@ -151,15 +164,12 @@ async def _complete(request: Request, services: Services, session: RedirectSessi
                                 request, browser, services)
         return _with_cookie(_redirect(callback(target, {}, logged_in), request), request, browser, services)
     if session.intent == "bookingsBook":
-        if not isinstance(choice, str) or not choice:
-            return await _show(request, services, session, browser, lang, status=400,
-                               error=gettext_for(lang)("Choose a time."))
-        return await _continue_to_booking(request, services, session, browser, choice)
+        return await _continue_to_booking(request, services, session, browser, lang, choice)
     provider = services.provider_for(session.site_id)
     buyer = Buyer(*services.flows.flow_identity(session, browser))
     # The session ends first: a second submission of the form finds it used and orders nothing.
     await services.db.run(services.flows.finish, session, COMPLETED, {**session.outcome, "ordering": True})
-    order = await services.db.run(provider.place_order, _flow_request(session, lang), buyer, None)
+    order = await _provider_call(provider.place_order, _flow_request(session, lang), buyer, None)
     params = completion_parameters(session.intent, order)
     await services.db.run(services.store.set_outcome, session.id, {**session.outcome, **params})
     target = session.callbacks.get("thankYouPageUrl")
@@ -169,27 +179,55 @@ async def _complete(request: Request, services: Services, session: RedirectSessi
 
 
 async def _continue_to_booking(request: Request, services: Services, session: RedirectSession, browser: Browser,
-                               choice: str) -> Response:
+                               lang: str, choice: Any) -> Response:
     """The booking page leads on to a bookings checkout for the chosen slot: a new session with
-    the same callbacks and preferences, opened by the same browser."""
-    try:
-        slot = DemoProvider.slot_for(choice)
-    except (ValueError, IndexError):
-        return await _show(request, services, session, browser, page_language(request, session.lang), status=400)
+    the same callbacks and preferences, opened by the same browser. The choice must be one the
+    page offered; the slot it leads to comes from the site's provider and is validated like a
+    ``bookingsCheckout`` sent to the API, so nothing the visitor posts reaches the new session."""
+    provider = services.provider_for(session.site_id)
+    flow = _flow_request(session, lang)
+    view = await _provider_call(provider.view, flow)
+    if not isinstance(choice, str) or choice not in {option.id for option in view.options}:
+        return await _show(request, services, session, browser, lang, status=400,
+                           error=gettext_for(lang)("Choose a time."))
+    follow_up = await _booking_request(provider, flow, choice, session)
+    if follow_up is None:
+        return await _show(request, services, session, browser, lang, status=400,
+                           error=gettext_for(lang)("Choose a time."))
     tenant = services.tenants.tenant(session.site_id)
     assert tenant is not None
+    # The checkout continues this flow, so it carries the identity this one does (maintainIdentity).
+    creator = None
+    if session.creator_type and session.creator_id:
+        creator = Identity(session.creator_type, session.creator_id, session.site_id, session.client_id or "", "",
+                           0.0, 0.0)
+    await services.db.run(services.flows.finish, session, COMPLETED, {**session.outcome, "continued": True})
+    created = await services.db.run(services.sessions.store_session, tenant, follow_up, creator, None,
+                                    session.client_id)
+    return _with_cookie(_redirect(created["redirectSession"]["fullUrl"], request), request, browser, services)
+
+
+async def _booking_request(provider: FlowProvider, flow: FlowRequest, choice: str,
+                           session: RedirectSession) -> SessionRequest | None:
+    """The ``bookingsCheckout`` request an offered choice continues to, or ``None`` when the
+    provider has none or gives one the API would refuse (logged: that is the provider's bug)."""
+    intent = await _provider_call(provider.booking_checkout, flow, choice)
+    if intent is None:
+        return None
+    parsed, violations = parse_request({"bookingsCheckout": intent})
+    if parsed is None or violations:
+        _log.warning("flow provider %s: the booking of option %r is not a valid bookingsCheckout: %s",
+                     type(provider).__name__, choice, "; ".join(f"{v.field}: {v.description}" for v in violations))
+        return None
     prefs = session.preferences
-    follow_up = SessionRequest(
+    return SessionRequest(
         intent="bookingsCheckout",
-        params={"timezone": "UTC", "slotAvailability": slot},
+        params=parsed.params,
         callbacks=dict(session.callbacks),
         preferences=Preferences(prefs.get("useGenericWixPages", True), prefs.get("maintainIdentity", True),
                                 dict(prefs.get("additionalQueryParameters", {})), prefs.get("checkIfPublish", False)),
         origin=session.origin,
     )
-    await services.db.run(services.flows.finish, session, COMPLETED, {**session.outcome, "continued": True})
-    created = await services.db.run(services.sessions.store_session, tenant, follow_up, None, None, session.client_id)
-    return _with_cookie(_redirect(created["redirectSession"]["fullUrl"], request), request, browser, services)
 
 
 async def thank_you(request: Request) -> Response:
