@@ -30,6 +30,7 @@ from standardwebhooks.webhooks import Webhook
 from ..domain.callbacks import UrlProblem, parse_absolute_url
 from ..domain.sessions import RedirectSession
 from ..storage.webhooks import Claim, EndpointRow, WebhookStore
+from . import counters
 from .session_view import rfc3339, session_wire
 
 __all__ = ["EVENT_TYPES", "Dispatcher", "EventWriter", "WebhookRegistry", "new_endpoint", "parse_schedule",
@@ -239,6 +240,7 @@ class Dispatcher:
                 error = f"HTTP {status}"
         except httpx.HTTPError as exc:
             ok, error = False, f"{type(exc).__name__}: {exc}"[:400]
+        counters.webhook_deliveries.labels("delivered" if ok else "failed").inc()
         now_ms = time.time_ns() // 1_000_000
         retry_at = None
         if not ok and claim.attempts < len(self.schedule):
