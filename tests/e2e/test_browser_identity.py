@@ -4,7 +4,8 @@ ending on a local client site that records what it receives (SPEC §5, §9):
 (a) the official SDK's flow: getAuthUrl (query and fragment) → login → getMemberTokens →
     loggedIn → createRedirectSession as the member → logout → the old tokens fail;
 (b) prompt=none with and without a member session;
-(c) web_message as the SDK's silent login builds it, framed by an allowed and another origin;
+(c) web_message as the SDK's silent login builds it (a session token from the identity API),
+    framed by an allowed and another origin;
 (d) the login intent lands on postFlowUrl with wixMemberLoggedIn=true, keeping its own query.
 """
 
@@ -107,6 +108,16 @@ def test_a_official_sdk_login_and_logout(env: tuple[Live, ClientSite, Browser], 
     context.close()
 
 
+def session_token(live: Live) -> str:
+    """A member session token from the identity API's login (what the SDK's auth.login returns)."""
+    visitor = httpx.post(f"{live.url}/oauth2/token", json={"clientId": live.tenant.client_id,
+                                                           "grantType": "anonymous"}).json()["access_token"]
+    r = httpx.post(f"{live.url}/_api/iam/authentication/v2/login",
+                   json={"loginId": {"email": EMAIL}, "password": PASSWORD}, headers={"Authorization": visitor})
+    assert r.status_code == 200 and r.json()["state"] == "SUCCESS", r.text
+    return str(r.json()["sessionToken"])
+
+
 def _auth(live: Live, site: ClientSite, prompt: str) -> dict[str, Any]:
     return create_session(live, {"auth": {"authRequest": {
         "clientId": live.tenant.client_id, "responseType": "code", "redirectUri": f"{site.url}/callback",
@@ -144,7 +155,7 @@ def test_c_web_message_to_the_allowed_embedding_origin_only(env: tuple[Live, Cli
     log_in(page)
     page.wait_for_url(f"{site.url}/callback**")
 
-    silent = sdk(live, "silent-url", sessionToken="opaque-session-token")
+    silent = sdk(live, "silent-url", sessionToken=session_token(live))
     params = parse_qs(urlsplit(silent["authUrl"]).query)
     assert params["response_mode"] == ["web_message"] and params["prompt"] == ["none"]
     assert "redirect_uri" not in params
@@ -158,7 +169,7 @@ def test_c_web_message_to_the_allowed_embedding_origin_only(env: tuple[Live, Cli
     member = sdk(live, "member", code=data["code"], state=data["state"], oauthData=silent["oauthData"])
     assert member["loggedIn"] is True  # exchanged without a redirectUri
 
-    other = sdk(live, "silent-url", sessionToken="opaque-session-token")
+    other = sdk(live, "silent-url", sessionToken=session_token(live))
     evil_page = context.new_page()
     evil_page.goto(f"http://localhost:{site.port}/frame?" + str(httpx.QueryParams({"src": other["authUrl"]})))
     evil_page.wait_for_timeout(1500)
