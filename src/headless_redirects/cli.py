@@ -32,8 +32,13 @@ def _settings(args: argparse.Namespace, **flags: object) -> Settings:
     return _effective(args, **flags).settings
 
 
+_opened: list[Any] = []
+
+
 def _store(settings: Settings):  # type: ignore[no-untyped-def]
-    return startup.open_store(settings.database_url)
+    store = startup.open_store(settings.database_url)
+    _opened.append(store)  # closed when the command ends (main)
+    return store
 
 
 def _fail(message: str) -> int:
@@ -84,6 +89,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             allowed_domains=["localhost", "127.0.0.1"],
             redirect_uris=list(DEV_REDIRECT_URIS),
         )
+    _opened.remove(store)
     store.db.dispose()
     if args.json:
         print(json.dumps({"publicUrl": settings.public_url, "database": _redacted(settings.database_url),
@@ -588,6 +594,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    finally:
+        while _opened:
+            _opened.pop().db.dispose()
 
 
 if __name__ == "__main__":

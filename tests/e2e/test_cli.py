@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -91,92 +92,111 @@ def _printed(proc: subprocess.Popen[str], name: str) -> str:
     return line.strip().removeprefix(prefix).split()[0]
 
 
-def test_sites_pages_and_provider(tmp_path: Path) -> None:
-    env = _env(tmp_path)
-    tenant = json.loads(subprocess.run([*CLI, "init", "--json"], env=env, capture_output=True, text=True,
-                                       check=True).stdout)
-    done = subprocess.run([*CLI, "sites", "pages", "--site-id", tenant["siteId"], "--intent", "ecomCheckout",
-                           "--path", "/my-checkout", "--published", "--json"], env=env, capture_output=True, text=True)
-    assert done.returncode == 0 and json.loads(done.stdout) == {"ecomCheckout": {"path": "/my-checkout",
-                                                                                  "published": True}}
-    bad = subprocess.run([*CLI, "sites", "set", "--site-id", tenant["siteId"], "--flow-provider", "nope:Nothing"],
-                         env=env, capture_output=True, text=True)
-    assert bad.returncode == 2
-    ok = subprocess.run([*CLI, "sites", "set", "--site-id", tenant["siteId"], "--flow-provider", "demo", "--json"],
-                        env=env, capture_output=True, text=True)
-    assert ok.returncode == 0, ok.stderr
-    assert json.loads(ok.stdout)["flowProvider"] == "demo"
+@dataclass
+class Cli:
+    """The command line run in this process (the tests above run it as a real process): fast
+    enough to check every rule."""
+
+    capsys: pytest.CaptureFixture[str]
+
+    def __call__(self, *args: str, stdin: str = "") -> tuple[int, str, str]:
+        import io
+
+        from headless_redirects.cli import main
+
+        self.capsys.readouterr()
+        saved = sys.stdin
+        sys.stdin = io.StringIO(stdin)
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse: usage errors, --help, --version
+            code = int(exc.code or 0)
+        finally:
+            sys.stdin = saved
+        out = self.capsys.readouterr()
+        return code, out.out, out.err
+
+    def json(self, *args: str, stdin: str = "") -> Any:
+        code, out, err = self(*args, "--json", stdin=stdin)
+        assert code == 0, err
+        return json.loads(out)
 
 
-def test_members_create_reads_the_password_from_stdin(tmp_path: Path) -> None:
-    env = _env(tmp_path)
-    tenant = json.loads(subprocess.run([*CLI, "init", "--json"], env=env, capture_output=True, text=True,
-                                       check=True).stdout)
-    args = [*CLI, "members", "create", "--site-id", tenant["siteId"], "--email", "Ada@Example.com", "--password-stdin"]
-    done = subprocess.run([*args, "--json"], env=env, input="a long password\n", capture_output=True, text=True)
-    assert done.returncode == 0 and json.loads(done.stdout)["email"] == "ada@example.com"
-    again = subprocess.run(args, env=env, input="a long password\n", capture_output=True, text=True)
-    assert again.returncode == 2 and "already exists" in again.stderr
-    short = subprocess.run([*args[:-3], "--email", "b@example.com", "--password-stdin"], env=env, input="short\n",
-                           capture_output=True, text=True)
-    assert short.returncode == 2
-    readable = subprocess.run([*args[:-3], "--email", "c@example.com", "--password-stdin"], env=env,
-                              input="a long password\n", capture_output=True, text=True)
-    assert readable.returncode == 0 and "email: c@example.com" in readable.stdout.splitlines()
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
+    for key in [k for k in os.environ if k.startswith("HEADLESS_REDIRECTS_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("HEADLESS_REDIRECTS_DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")
+    return Cli(capsys)
 
 
-def test_admin_commands(tmp_path: Path) -> None:
-    env = _env(tmp_path)
+def test_sites_pages_and_provider(cli: Cli) -> None:
+    tenant = cli.json("init")
+    pages = cli.json("sites", "pages", "--site-id", tenant["siteId"], "--intent", "ecomCheckout",
+                     "--path", "/my-checkout", "--published")
+    assert pages == {"ecomCheckout": {"path": "/my-checkout", "published": True}}
+    code, _out, err = cli("sites", "set", "--site-id", tenant["siteId"], "--flow-provider", "nope:Nothing")
+    assert code == 2 and err.startswith("error: --flow-provider 'nope:Nothing'")
+    assert cli.json("sites", "set", "--site-id", tenant["siteId"], "--flow-provider", "demo")["flowProvider"] == "demo"
+    assert cli.json("sites", "set", "--site-id", tenant["siteId"], "--base-url", "https://shop.example.com/")[
+        "baseUrl"] == "https://shop.example.com"
+    assert cli("sites", "set", "--site-id", tenant["siteId"])[0] == 2  # nothing to change
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=60)
 
-    def as_json(*args: str) -> Any:
-        done = run(*args, "--json")
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout)
+def test_members_create_reads_the_password_from_stdin(cli: Cli) -> None:
+    tenant = cli.json("init")
+    args = ("members", "create", "--site-id", tenant["siteId"], "--email", "Ada@Example.com", "--password-stdin")
+    assert cli.json(*args, stdin="a long password\n")["email"] == "ada@example.com"
+    code, _out, err = cli(*args, stdin="a long password\n")
+    assert code == 2 and "already exists" in err
+    assert cli(*args[:-3], "--email", "b@example.com", "--password-stdin", stdin="short\n")[0] == 2
+    code, out, _err = cli(*args[:-3], "--email", "c@example.com", "--password-stdin", stdin="a long password\n")
+    assert code == 0 and "email: c@example.com" in out.splitlines()
 
-    tenant = as_json("init")
+
+def test_admin_commands(cli: Cli, tmp_path: Path) -> None:
+    tenant = cli.json("init")
     site = tenant["siteId"]
-    app = as_json("apps", "create", "--site-id", site, "--allowed-domain", "Shop.Example.com",
-                  "--redirect-uri", "https://shop.example.com/cb")
+    app = cli.json("apps", "create", "--site-id", site, "--allowed-domain", "Shop.Example.com",
+                   "--redirect-uri", "https://shop.example.com/cb")
     assert app["allowedDomains"] == ["shop.example.com"]
-    listed = as_json("apps", "list", "--site-id", site)
+    listed = cli.json("apps", "list", "--site-id", site)
     assert {a["clientId"] for a in listed} == {tenant["clientId"], app["clientId"]}
-    assert run("apps", "create", "--site-id", site, "--redirect-uri", "javascript:x").returncode == 2
+    assert cli("apps", "create", "--site-id", site, "--redirect-uri", "javascript:x")[0] == 2
 
-    key = as_json("keys", "create", "--site-id", site)
+    key = cli.json("keys", "create", "--site-id", site)
     assert key["apiKey"].startswith("hrk_")
-    assert len(as_json("keys", "list", "--site-id", site)) == 2
-    assert as_json("keys", "revoke", "--key-id", key["id"]) == {"id": key["id"], "revoked": True}
-    assert run("keys", "revoke", "--key-id", key["id"]).returncode == 2
-    revoked = next(k for k in as_json("keys", "list", "--site-id", site) if k["id"] == key["id"])
+    assert len(cli.json("keys", "list", "--site-id", site)) == 2
+    assert cli.json("keys", "revoke", "--key-id", key["id"]) == {"id": key["id"], "revoked": True}
+    assert cli("keys", "revoke", "--key-id", key["id"])[0] == 2
+    revoked = next(k for k in cli.json("keys", "list", "--site-id", site) if k["id"] == key["id"])
     assert ISO.fullmatch(revoked["revokedDate"]) and ISO.fullmatch(revoked["createdDate"])
-    assert as_json("keys", "rotate-signing")["kid"]
+    assert cli.json("keys", "rotate-signing")["kid"]
 
     from starlette.testclient import TestClient
 
     from headless_redirects.settings import Settings
     from headless_redirects.web.app import create_app
 
-    app_ = create_app(Settings(database_url=env["HEADLESS_REDIRECTS_DATABASE_URL"]))
+    app_ = create_app(Settings(database_url=f"sqlite:///{tmp_path}/cli.db"))
     r = TestClient(app_).post("/_api/redirects-api/v1/redirect-session", json={"login": {}},
                               headers={"Authorization": tenant["apiKey"], "wix-site-id": site})
     session_id = r.json()["redirectSession"]["id"]
     app_.services.db.dispose()  # type: ignore[attr-defined]
-    rows = as_json("sessions", "list", "--site-id", site)
+    rows = cli.json("sessions", "list", "--site-id", site)
     assert [(s["id"], s["state"]) for s in rows] == [(session_id, "CREATED")]
     assert ISO.fullmatch(rows[0]["createdDate"]) and ISO.fullmatch(rows[0]["expiresDate"])
-    shown = as_json("sessions", "show", session_id)
+    shown = cli.json("sessions", "show", session_id)
     assert shown["intent"] == "login" and shown["siteId"] == site and ISO.fullmatch(shown["createdDate"])
     assert all(CAMEL.fullmatch(k) for k in shown), shown  # one key style: camelCase, as the API
     assert "sessionTokenHash" not in shown and "boundBrowser" not in shown
-    assert as_json("purge") == {"deleted": 0}
+    assert cli("sessions", "show", "nope")[0] == 2
+    assert cli.json("purge") == {"deleted": 0}
     # the same commands, readable: a table with a header row, or key: value lines
-    table = run("sessions", "list", "--site-id", site).stdout.splitlines()
+    table = cli("sessions", "list", "--site-id", site)[1].splitlines()
     assert table[0].split() == ["id", "intent", "state", "siteId", "createdDate", "expiresDate"]
     assert table[1].split()[:3] == [session_id, "login", "CREATED"]
-    assert run("purge").stdout == "deleted: 0\n"
+    assert cli("purge")[1] == "deleted: 0\n"
 
 
 ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z")
@@ -206,16 +226,15 @@ def test_every_command_takes_json_and_documents_every_option() -> None:
             assert action.help, f"{' '.join(path)}: {action.option_strings or action.dest} is undocumented"
 
 
-def test_version_and_help() -> None:
+def test_version_and_help(cli: Cli) -> None:
     import importlib.metadata
 
-    done = subprocess.run([*CLI, "--version"], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == f"headless-redirects {importlib.metadata.version('headless-redirects')}"
-    top = subprocess.run([*CLI, "--help"], capture_output=True, text=True, check=True).stdout
-    assert "The ``headless-redirects`` command" not in top  # not the module's docstring
+    code, out, _err = cli("--version")
+    assert code == 0 and out.strip() == f"headless-redirects {importlib.metadata.version('headless-redirects')}"
+    code, top, _err = cli("--help")
+    assert code == 0 and "The ``headless-redirects`` command" not in top  # not the module's docstring
     assert "exit codes:" in top and "  3  not ready" in top
-    init = subprocess.run([*CLI, "init", "--help"], capture_output=True, text=True, check=True).stdout
-    assert "(default: My site)" in init
+    assert "(default: My site)" in cli("init", "--help")[1]
 
 
 @pytest.mark.parametrize(("args", "needle"), [
@@ -230,17 +249,18 @@ def test_version_and_help() -> None:
     (["sites", "pages", "--site-id", "x", "--intent", "login", "--path", "relative"], "not a path starting with /"),
     (["sessions", "list", "--limit", "0"], "argument --limit"),
 ])
-def test_input_is_validated_before_anything_is_touched(tmp_path: Path, args: list[str], needle: str) -> None:
-    done = subprocess.run([*CLI, *args], env=_env(tmp_path), capture_output=True, text=True, timeout=60)
-    assert done.returncode == 2 and needle in done.stderr and done.stdout == ""
+def test_input_is_validated_before_anything_is_touched(cli: Cli, tmp_path: Path, args: list[str],
+                                                       needle: str) -> None:
+    code, out, err = cli(*args)
+    assert code == 2 and needle in err and out == ""
     assert not (tmp_path / "cli.db").exists()
 
 
-def test_allowed_domains_that_can_match(tmp_path: Path) -> None:
-    done = subprocess.run([*CLI, "init", "--json", "--allowed-domain", "Shop.Example.com.", "--allowed-domain",
-                           "localhost:3000", "--allowed-domain", "127.0.0.1"], env=_env(tmp_path),
-                          capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
+def test_allowed_domains_that_can_match(cli: Cli) -> None:
+    tenant = cli.json("init", "--allowed-domain", "Shop.Example.com.", "--allowed-domain", "localhost:3000",
+                      "--allowed-domain", "127.0.0.1")
+    (app,) = cli.json("apps", "list", "--site-id", tenant["siteId"])
+    assert app["allowedDomains"] == ["127.0.0.1", "localhost:3000", "shop.example.com"]
 
 
 def test_serve_json_prints_one_object(tmp_path: Path) -> None:
