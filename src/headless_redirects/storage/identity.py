@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import sqlalchemy as sa
@@ -87,7 +87,8 @@ class IdentityStore:
         # machinery like the other hot-path statements (see ``statements``).
         self.fast = fast or Statements(db)
         p = sa.bindparam
-        self._code = self.fast.compile(sa.select(*authorization_codes.c)
+        # Read by column name: the SELECT names AuthorizationCodeRow's fields, in their order.
+        self._code = self.fast.compile(sa.select(*(authorization_codes.c[f.name] for f in fields(AuthorizationCodeRow)))
                                        .where(authorization_codes.c.code_hash == p("code_hash")))
         self._redeem = self.fast.compile(
             authorization_codes.update()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, TypeVar
 
 import msgspec
@@ -90,6 +90,14 @@ class SigningKeyRow:
     retired_at: int | None
 
 
+def _named(table: sa.Table, cls: type) -> list[sa.ColumnElement[Any]]:
+    """``table``'s columns named like ``cls``'s fields, in the fields' order."""
+    return [table.c[f.name] for f in fields(cls)]
+
+
+_API_KEY_FIELDS = tuple(f.name for f in fields(ApiKeyRow))
+
+
 def _row(cls: type[T], row: Any) -> T | None:
     return None if row is None else cls(**row._mapping)
 
@@ -109,8 +117,12 @@ class Store:
         self._revoked_before = c(sa.select(revocations.c.revoked_before).where(revocations.c.id == p("a")))
         self._revoked_before_either = c(sa.select(sa.func.max(revocations.c.revoked_before))
                                         .where(revocations.c.id.in_([p("a"), p("b")])))
-        self._api_key = c(sa.select(*api_keys.c).where(api_keys.c.key_hash == p("key_hash")))
-        self._refresh_token = c(sa.select(*refresh_tokens.c).where(refresh_tokens.c.token_hash == p("token_hash")))
+        # Rows are read by column name: the SELECT names the row class's fields, in their order, so
+        # building the row from it positionally costs nothing and a migration that adds a column
+        # changes nothing read here.
+        self._api_key = c(sa.select(*_named(api_keys, ApiKeyRow)).where(api_keys.c.key_hash == p("key_hash")))
+        self._refresh_token = c(sa.select(*_named(refresh_tokens, RefreshTokenRow))
+                                .where(refresh_tokens.c.token_hash == p("token_hash")))
         self._insert_refresh = c(refresh_tokens.insert().values({col.name: p(col.name) for col in refresh_tokens.c}))
         self._insert_session = c(redirect_sessions.insert().values(
             {col.name: p(col.name) for col in redirect_sessions.c}))
@@ -177,7 +189,7 @@ class Store:
         row = self.fast.one(self._api_key, {"key_hash": key_hash})
         if row is None:
             return None
-        values = dict(zip(api_keys.c.keys(), row, strict=True))
+        values = dict(zip(_API_KEY_FIELDS, row, strict=True))
         values["scopes"] = _json(values["scopes"])
         return ApiKeyRow(**values)
 
