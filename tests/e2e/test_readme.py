@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -43,6 +44,7 @@ class Served:
     url: str
     printed: str
     exports: str
+    folder: Path
 
     def env(self) -> dict[str, str]:
         """The environment of a shell in which the reader pasted the ``export`` lines."""
@@ -79,7 +81,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             time.sleep(0.1)
         printed = "".join(lines)
         exports = "\n".join(line.strip() for line in lines if line.strip().startswith("export "))
-        yield Served(url, printed, exports)
+        yield Served(url, printed, exports, folder)
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(20)
@@ -178,3 +180,49 @@ def test_the_command_line_synopsis_names_every_command() -> None:
         return found
 
     assert commands(build_parser()) == named
+
+
+def _section(title: str) -> dict[str, str]:
+    text = README.read_text()
+    section = text.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+    return dict(re.findall(r"```(\w+)\n(.*?)```", section, flags=re.S))
+
+
+def test_python_sdk_snippet(served: Served) -> None:
+    done = subprocess.run([sys.executable, "-c", _section("Python SDK and an example storefront")["python"]],
+                          env=served.env(), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"{served.url}/flow/ecom-checkout?checkoutId=0fc930e0-"), done.stdout
+
+
+def test_storefront_snippet(served: Served) -> None:
+    """The second terminal of the storefront instructions, from the repository's folder, on the
+    database of the first terminal's serve: the storefront comes up with a webhook endpoint."""
+    snippet = _section("Python SDK and an example storefront")["sh"]
+    env = {**served.env(), "HEADLESS_REDIRECTS_DATABASE_URL": f"sqlite:///{served.folder}/headless-redirects.db"}
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", 3000)) == 0:
+            pytest.fail("port 3000, which the README's storefront uses, is taken on this machine")
+    proc = subprocess.Popen(["bash", "-c", snippet], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                page = httpx.get("http://127.0.0.1:3000/")
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, "the snippet stopped"
+                assert time.monotonic() < deadline, "the storefront did not come up"
+                time.sleep(0.2)
+        assert page.status_code == 200
+        forged = httpx.post("http://127.0.0.1:3000/webhooks", content=b"{}", headers={"webhook-id": "msg_x"})
+        assert forged.status_code == 400  # it verifies with the secret the snippet registered
+        listed = subprocess.run([sys.executable, "-m", "headless_redirects.cli", "webhooks", "list", "--site-id",
+                                 env["SITE_ID"], "--json"], env=env, capture_output=True, text=True, timeout=60)
+        (endpoint,) = json.loads(listed.stdout)
+        assert endpoint["url"] == "http://127.0.0.1:3000/webhooks"
+        assert endpoint["events"] == ["redirect_session.completed"]
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.communicate(timeout=20)
