@@ -9,6 +9,7 @@ Traffic goes to 127.0.0.1 only; every run is bounded by --duration.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -70,7 +71,8 @@ def wait_up(url: str) -> None:
 
 @contextmanager
 def process(cmd: list[str], env: dict[str, str], probe: str) -> Iterator[None]:
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # Nothing reads the server's output while it runs: a pipe would fill with access lines and stall it.
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_up(probe)
         yield
@@ -80,8 +82,6 @@ def process(cmd: list[str], env: dict[str, str], probe: str) -> Iterator[None]:
             proc.wait(15)
         except subprocess.TimeoutExpired:
             proc.kill()
-        if proc.stderr:
-            proc.stderr.close()
 
 
 def wrk(binary: str, url: str, args: argparse.Namespace, *, method: str = "GET", body: str = "",
@@ -167,6 +167,10 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
+    parser.add_argument("--postgres", default=os.environ.get("HEADLESS_REDIRECTS_TEST_DATABASE_URL", ""),
+                        help="a PostgreSQL server URL (trust or password auth) for the scale-out rows; the bench "
+                             "creates its own database there and drops it afterwards (default: "
+                             "$HEADLESS_REDIRECTS_TEST_DATABASE_URL; empty: no PostgreSQL rows)")
     args = parser.parse_args()
     binary = ensure_wrk()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEADLESS_REDIRECTS_")}
@@ -243,9 +247,127 @@ def main() -> int:
         ("`authorization_code` + PKCE exchange", "code", 0.15, 40.0, "bare POST"),
         ("`refresh_token`", "refresh", 0.25, 25.0, "bare POST"),
     ]
-    write_report(Path(args.output), args, rows, results)
+    scale = scale_rows(binary, args, env, session_body, token_body)
+    write_report(Path(args.output), args, rows, results, scale)
     print(Path(args.output).read_text())
     return 0
+
+
+SCALE_KEYS = ("short", "session", "anonymous")
+
+
+@dataclass
+class ScaleRow:
+    label: str
+    results: dict[str, Result]
+
+
+@dataclass
+class Target:
+    url: str
+    short_path: str
+    access: str
+    token_body: dict[str, str]
+
+
+@contextmanager
+def serving(env: dict[str, str], session_body: dict[str, object], token_body_of: dict[str, str], *,
+            workers: int, instances: int = 1) -> Iterator[Target]:
+    """``serve`` on the database named by ``env`` (``instances`` of it behind HAProxy when more
+    than one), with a tenant, a visitor token and a short link to load."""
+    env = dict(env)
+    ports = [free_port() for _ in range(instances)]
+    front = free_port() if instances > 1 else ports[0]
+    url = f"http://127.0.0.1:{front}"
+    env["HEADLESS_REDIRECTS_PUBLIC_URL"] = url
+    tenant = json.loads(subprocess.run(
+        [sys.executable, "-m", "headless_redirects.cli", "init", "--json", "--allowed-domain", "shop.example.com"],
+        env=env, capture_output=True, text=True, check=True).stdout)
+    token_body = {**token_body_of, "clientId": tenant["clientId"]}
+    with contextlib.ExitStack() as stack:
+        for port in ports:
+            stack.enter_context(process([sys.executable, "-m", "headless_redirects.cli", "serve", "--host", "127.0.0.1",
+                                         "--workers", str(workers), "--port", str(port)],
+                                        env, f"http://127.0.0.1:{port}/healthz"))
+        if instances > 1:
+            haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
+            lb_env = {**env, "HR_LISTEN": f"127.0.0.1:{front}",
+                      **{f"HR_INSTANCE_{i + 1}": f"127.0.0.1:{p}" for i, p in enumerate(ports)}}
+            stack.enter_context(process([haproxy, "-f", str(ROOT / "deploy" / "haproxy.cfg"), "-db"], lb_env,
+                                        f"{url}/healthz"))
+            time.sleep(1.5)  # both servers pass their health checks
+        visitor = post_json(f"{url}/oauth2/token", token_body)
+        access = str(visitor["access_token"])
+        session = post_json(f"{url}/_api/redirects-api/v1/redirect-session", session_body,
+                            {"Authorization": access})["redirectSession"]
+        yield Target(url, "/r/" + str(session["shortUrl"]).rsplit("/", 1)[1], access, token_body)  # type: ignore[index]
+
+
+def load(binary: str, args: argparse.Namespace, target: Target, key: str, session_body: dict[str, object]) -> Result:
+    if key == "short":
+        return wrk(binary, target.url + target.short_path, args)
+    if key == "session":
+        return wrk(binary, f"{target.url}/_api/redirects-api/v1/redirect-session", args, method="POST",
+                   body=json.dumps(session_body),
+                   headers={"Authorization": target.access, "Content-Type": "application/json"})
+    return wrk(binary, f"{target.url}/oauth2/token", args, method="POST", body=json.dumps(target.token_body),
+               headers={"Content-Type": "application/json"})
+
+
+def side_by_side(binary: str, args: argparse.Namespace, setups: list[tuple[str, dict[str, str], int, int]],
+                 session_body: dict[str, object], token_body: dict[str, str]) -> list[ScaleRow]:
+    """The setups run at once (all idle but the one under load) and are loaded in turn, endpoint
+    by endpoint, so that the machine's drift weighs on each alike."""
+    with contextlib.ExitStack() as stack:
+        targets = [stack.enter_context(serving(env, session_body, token_body, workers=w, instances=n))
+                   for _, env, w, n in setups]
+        rows = [ScaleRow(label, {}) for label, *_ in setups]
+        for key in SCALE_KEYS:
+            for row, target in zip(rows, targets, strict=True):
+                row.results[key] = load(binary, args, target, key, session_body)
+    return rows
+
+
+@contextmanager
+def postgres_database(server_url: str) -> Iterator[str]:
+    """A database of the bench's own on ``server_url``, dropped afterwards."""
+    import psycopg
+
+    name = f"hr_bench_{os.urandom(5).hex()}"
+    admin = server_url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    try:
+        base, _, _ = admin.rpartition("/")
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def scale_rows(binary: str, args: argparse.Namespace, env: dict[str, str], session_body: dict[str, object],
+               token_body: dict[str, str]) -> list[ScaleRow]:
+    """SPEC §7's peers-and-scale rows: SQLite with 1 and 2 workers beside PostgreSQL with 1
+    worker; then PostgreSQL with 1 and 2 workers side by side; then two 1-worker instances
+    behind HAProxy (each group measured side by side, see ``side_by_side``)."""
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        def sqlite(name: str) -> dict[str, str]:
+            return {**env, "HEADLESS_REDIRECTS_DATABASE_URL": f"sqlite:///{tmp}/{name}.db"}
+
+        def postgres() -> dict[str, str]:
+            return {**env, "HEADLESS_REDIRECTS_DATABASE_URL": stack.enter_context(postgres_database(args.postgres))}
+
+        if not args.postgres:
+            return side_by_side(binary, args, [("SQLite, 1 worker", sqlite("a"), 1, 1),
+                                               ("SQLite, 2 workers", sqlite("b"), 2, 1)], session_body, token_body)
+        first = side_by_side(binary, args, [("SQLite, 1 worker", sqlite("a"), 1, 1),
+                                            ("PostgreSQL, 1 worker", postgres(), 1, 1),
+                                            ("SQLite, 2 workers", sqlite("b"), 2, 1)], session_body, token_body)
+        second = side_by_side(binary, args, [("PostgreSQL, 1 worker (beside 2 workers)", postgres(), 1, 1),
+                                             ("PostgreSQL, 2 workers", postgres(), 2, 1)], session_body, token_body)
+        third = side_by_side(binary, args, [("PostgreSQL, 2 instances × 1 worker behind HAProxy", postgres(), 1, 2)],
+                             session_body, token_body)
+        return first + second + third
 
 
 def _cpu() -> str:
@@ -259,7 +381,7 @@ def _cpu() -> str:
 
 
 def write_report(path: Path, args: argparse.Namespace, rows: list[tuple[str, str, float, float, str]],
-                 results: dict[str, tuple[Result, Result]]) -> None:
+                 results: dict[str, tuple[Result, Result]], scale: list[ScaleRow] | None = None) -> None:
     import uvicorn
 
     lines = [
@@ -288,11 +410,60 @@ def write_report(path: Path, args: argparse.Namespace, rows: list[tuple[str, str
             f"| {'meets' if ok else 'MISSES'} |"
         )
     lines.append("")
+    if scale:
+        lines += scale_table(scale, results)
     path.parent.mkdir(parents=True, exist_ok=True)
     notes = path.with_name("benchmarks-notes.md")
     if notes.exists():
         lines += ["", notes.read_text().strip(), ""]
     path.write_text("\n".join(lines))
+
+
+def scale_table(scale: list[ScaleRow], results: dict[str, tuple[Result, Result]]) -> list[str]:
+    """PostgreSQL against SQLite and 2 workers against 1, from the same run (SPEC §7)."""
+    by = {row.label: row.results for row in scale}
+    sqlite1 = by.get("SQLite, 1 worker")
+    pg1 = by.get("PostgreSQL, 1 worker (beside 2 workers)") or by.get("PostgreSQL, 1 worker")
+    lines = [
+        "## PostgreSQL, workers and instances (SPEC §7 scale, §13)",
+        "",
+        "Same run, same generator; `serve` with `--workers N` on a fresh database each (SQLite in a temporary",
+        "folder; PostgreSQL 15 on this machine, a database of the bench's own). The setups compared run side",
+        "by side (idle but the one under load) and are loaded in turn, endpoint by endpoint. Ratios: PostgreSQL",
+        "against SQLite with one worker (measured beside it), 2 workers or instances against PostgreSQL with one",
+        "worker (measured beside the 2 workers); errors are non-2xx/3xx answers plus socket errors. The bare",
+        "baseline is the first table's.",
+        "",
+        "| setup | short link req/s | create session req/s | `anonymous` token req/s | p99 (short / session / token) "
+        "| ratio | target | errors | verdict |",
+        "|---|---:|---:|---:|---|---|---|---:|---|",
+    ]
+    bare_get = results["short"][1].rps
+    lines.append(f"| bare ASGI app, 1 worker (baseline) | {bare_get:,.0f} | {results['session'][1].rps:,.0f} (echo) "
+                 f"| {results['anonymous'][1].rps:,.0f} (echo) | | | | | |")
+    for row in scale:
+        r = row.results
+        errors = sum(r[k].errors for k in SCALE_KEYS)
+        p99 = " / ".join(f"{r[k].p99_ms:.0f}" for k in SCALE_KEYS) + " ms"
+        ratio, target, ok = "", "", errors == 0
+        if row.label == "PostgreSQL, 1 worker" and sqlite1:
+            ratios = [r[k].rps / sqlite1[k].rps for k in SCALE_KEYS]
+            ratio = " / ".join(f"{x:.2f}" for x in ratios) + " × SQLite"
+            target = "≥ 0.5 each"
+            ok = ok and min(ratios) >= 0.5
+        elif row.label.startswith("PostgreSQL, 2") and pg1:
+            ratios = [r[k].rps / pg1[k].rps for k in SCALE_KEYS]
+            ratio = " / ".join(f"{x:.2f}" for x in ratios) + " × 1 worker"
+            if row.label == "PostgreSQL, 2 workers":
+                target = "short ≥ 1.3"
+                ok = ok and ratios[0] >= 1.3
+        elif row.label == "SQLite, 2 workers" and sqlite1:
+            ratio = " / ".join(f"{r[k].rps / sqlite1[k].rps:.2f}" for k in SCALE_KEYS) + " × 1 worker"
+        verdict = ("meets" if ok else "MISSES") if target or errors else ""
+        lines.append(f"| {row.label} | {r['short'].rps:,.0f} | {r['session'].rps:,.0f} | {r['anonymous'].rps:,.0f} "
+                     f"| {p99} | {ratio} | {target} | {errors} | {verdict} |")
+    lines.append("")
+    return lines
 
 
 if __name__ == "__main__":
