@@ -149,3 +149,29 @@ def test_expiring_a_finished_session_is_a_conflict(world: World) -> None:
     error = r.json()["details"]["applicationError"]
     assert error["code"] == "SESSION_ALREADY_FINISHED" and "ABANDONED" in r.json()["message"]
     assert get(world, created["id"]).json()["redirectSession"]["state"] == "ABANDONED"
+
+
+def test_the_outcome_names_the_member_who_logged_in(world: World) -> None:
+    from tests.identity import EMAIL, PASSWORD, auth_body, query_of, session_url, submit_login
+
+    member = world.services.members.create(world.tenant.site_id, EMAIL, PASSWORD)
+    login = make(world, {"login": {}, "callbacks": {"postFlowUrl": "https://shop.example.com/a"}})
+    submit_login(world.client, world.client.get(path_of(login["fullUrl"])).text, action="/flow/login")
+    outcome = get(world, login["id"]).json()["redirectSession"]["outcome"]
+    assert outcome == {"wixMemberLoggedIn": True, "memberId": member.id}
+    # an auth session answered with a code for the member logged in on the hosted site
+    auth_path = session_url(world, auth_body(world, prompt="none"))
+    r = world.client.get(auth_path, follow_redirects=False)
+    assert "code" in query_of(r.headers["location"])
+    auth_id = query_of(auth_path)["redirectSessionId"]
+    assert get(world, auth_id).json()["redirectSession"]["outcome"] == {"wixMemberLoggedIn": True,
+                                                                         "memberId": member.id}
+    # a checkout completed by that member
+    from tests.flows import submit
+
+    checkout = make(world, {"ecomCheckout": {"checkoutId": GUID},
+                            "callbacks": {"thankYouPageUrl": "https://shop.example.com/thanks"}})
+    done = submit(world.client, world.client.get(path_of(checkout["fullUrl"])).text, "/flow/ecom-checkout")
+    order_id = query_of(done.headers["location"])["orderId"]
+    outcome = get(world, checkout["id"]).json()["redirectSession"]["outcome"]
+    assert outcome["orderId"] == order_id and outcome["memberId"] == member.id

@@ -171,7 +171,8 @@ async def _complete(request: Request, services: Services, session: RedirectSessi
     await services.db.run(services.flows.finish, session, COMPLETED, {**session.outcome, "ordering": True})
     order = await _provider_call(provider.place_order, _flow_request(session, lang), buyer, None)
     params = completion_parameters(session.intent, order)
-    await services.db.run(services.store.set_outcome, session.id, {**session.outcome, **params})
+    member = {"memberId": buyer.member_id} if buyer.member_id else {}
+    await services.db.run(services.store.set_outcome, session.id, {**session.outcome, **params, **member})
     target = session.callbacks.get("thankYouPageUrl")
     if target is not None:
         return _with_cookie(_redirect(callback(target, params, logged_in), request), request, browser, services)

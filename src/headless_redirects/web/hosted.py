@@ -224,11 +224,11 @@ async def _deliver_code(request: Request, services: Services, session: RedirectS
     client_id = str(session.params["clientId"])
     code = await services.db.run(services.tokens.new_code, site_id=session.site_id, client_id=client_id,
                                  member_id=member_id, params=session.params)
-    return await _deliver(request, services, session, browser, {"code": code})
+    return await _deliver(request, services, session, browser, {"code": code}, member_id)
 
 
 async def _deliver(request: Request, services: Services, session: RedirectSession, browser: Browser,
-                   result: dict[str, str]) -> Response:
+                   result: dict[str, str], member_id: str | None = None) -> Response:
     """Send the authorization response by the session's response mode (OAuth 2.0 Multiple
     Response Types §2.1, and web_message). The session ends here."""
     params = session.params
@@ -236,8 +236,11 @@ async def _deliver(request: Request, services: Services, session: RedirectSessio
     payload = {**result, **({"state": state} if state is not None else {})}
     outcome_state = COMPLETED if "code" in result else ABANDONED
     try:
-        await services.db.run(services.flows.finish, session, outcome_state,
-                              {"result": "code" if "code" in result else result["error"]})
+        outcome: dict[str, object] = {"result": "code" if "code" in result else result["error"],
+                                      "wixMemberLoggedIn": member_id is not None}
+        if member_id is not None:
+            outcome["memberId"] = member_id
+        await services.db.run(services.flows.finish, session, outcome_state, outcome)
     except FlowError as exc:
         return _with_cookie(_flow_error_page(request, exc), request, browser, services)
     mode = params.get("responseMode", "query")
@@ -320,7 +323,11 @@ async def logout(request: Request) -> Response:
 async def _end(request: Request, services: Services, session: RedirectSession, browser: Browser | None,
                state: str, *, logged_in: bool) -> Response:
     try:
-        await services.db.run(services.flows.finish, session, state, {"wixMemberLoggedIn": logged_in})
+        member_id = browser.member_on(session.site_id) if logged_in and browser is not None else None
+        outcome: dict[str, object] = {"wixMemberLoggedIn": logged_in}
+        if member_id is not None:
+            outcome["memberId"] = member_id
+        await services.db.run(services.flows.finish, session, state, outcome)
     except FlowError as exc:
         return _flow_error_page(request, exc)
     target = _callback(session, "postFlowUrl", logged_in)
