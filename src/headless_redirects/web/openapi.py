@@ -13,6 +13,7 @@ from ..domain.intents import CALLBACK_FIELDS
 from .hotpath import SESSION_ROUTES
 from .openapi_identity import identity_paths, identity_schemas
 from .openapi_outcomes import IDEMPOTENCY_KEY, outcome_paths, outcome_schemas
+from .openapi_parts import json_content, obj, ref
 from .openapi_site import site_paths
 from .responses import json_response
 
@@ -21,26 +22,17 @@ __all__ = ["document", "routes"]
 _GUID = {"type": "string", "format": "uuid"}
 
 
-def _obj(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "properties": properties}
-    if required:
-        schema["required"] = required
-    return schema
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-_SLOT = _obj({
+_SLOT = obj({
     "serviceId": _GUID,
     "scheduleId": _GUID,
     "startDate": {"type": "string", "format": "date-time"},
     "endDate": {"type": "string", "format": "date-time"},
     "timezone": {"type": "string", "maxLength": 40},
     "eventId": {"type": "string", "maxLength": 256},
-    "resource": _obj({"id": _GUID, "name": {"type": "string", "maxLength": 256}}),
-    "location": _obj({
+    "resource": obj({"id": _GUID, "name": {"type": "string", "maxLength": 256}}),
+    "location": obj({
         "id": _GUID,
         "name": {"type": "string", "maxLength": 256},
         "formattedAddress": {"type": "string", "maxLength": 1024},
@@ -50,31 +42,31 @@ _SLOT = _obj({
 }, ["serviceId", "startDate", "endDate"])
 
 _INTENTS: dict[str, Any] = {
-    "bookingsCheckout": _obj({
+    "bookingsCheckout": obj({
         "timezone": {"type": "string", "maxLength": 40},
-        "slotAvailability": _obj({
+        "slotAvailability": obj({
             "slot": _SLOT,
             "bookable": {"type": "boolean"},
             "totalSpots": {"type": "integer", "minimum": 0},
             "openSpots": {"type": "integer", "minimum": 0},
-            "waitingList": _obj({"totalSpots": {"type": "integer", "minimum": 0},
+            "waitingList": obj({"totalSpots": {"type": "integer", "minimum": 0},
                                  "openSpots": {"type": "integer", "minimum": 0}}),
-            "bookingPolicyViolations": _obj({k: {"type": "boolean"} for k in (
+            "bookingPolicyViolations": obj({k: {"type": "boolean"} for k in (
                 "tooEarlyToBook", "tooLateToBook", "bookOnlineDisabled", "validSubmissionRequired")}),
             "locked": {"type": "boolean"},
         }, ["slot"]),
     }, ["slotAvailability"]),
-    "ecomCheckout": _obj({"checkoutId": _GUID}, ["checkoutId"]),
-    "eventsCheckout": _obj({
+    "ecomCheckout": obj({"checkoutId": _GUID}, ["checkoutId"]),
+    "eventsCheckout": obj({
         "reservationId": _GUID,
         "eventSlug": {"type": "string", "maxLength": 150, "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]*$"},
     }, ["reservationId", "eventSlug"]),
-    "paidPlansCheckout": _obj({"planId": _GUID, "checkoutData": {"type": "string", "maxLength": 1024}},
+    "paidPlansCheckout": obj({"planId": _GUID, "checkoutData": {"type": "string", "maxLength": 1024}},
                               ["planId"]),
-    "login": _obj({}),
-    "logout": _obj({"clientId": _GUID}, ["clientId"]),
-    "auth": _obj({
-        "authRequest": _obj({
+    "login": obj({}),
+    "logout": obj({"clientId": _GUID}, ["clientId"]),
+    "auth": obj({
+        "authRequest": obj({
             "clientId": _GUID,
             "responseType": {"enum": ["code"]},
             "redirectUri": {"type": "string", "maxLength": 2048},
@@ -88,15 +80,15 @@ _INTENTS: dict[str, Any] = {
         }, ["clientId", "responseType", "codeChallenge", "codeChallengeMethod"]),
         "prompt": {"enum": ["login", "none"]},
     }, ["authRequest"]),
-    "storesProduct": _obj({"productSlug": {"type": "string", "minLength": 1, "maxLength": 150}}, ["productSlug"]),
-    "bookingsBook": _obj({"resourceId": _GUID}),
-    "ecomOrderPaymentRequest": _obj({"paymentRequestId": _GUID}, ["paymentRequestId"]),
+    "storesProduct": obj({"productSlug": {"type": "string", "minLength": 1, "maxLength": 150}}, ["productSlug"]),
+    "bookingsBook": obj({"resourceId": _GUID}),
+    "ecomOrderPaymentRequest": obj({"paymentRequestId": _GUID}, ["paymentRequestId"]),
 }
 
-_REQUEST = _obj({
-    **{name: _ref(f"Intent_{name}") for name in _INTENTS},
-    "callbacks": _obj({name: {"type": "string", "format": "uri", "maxLength": 2048} for name in CALLBACK_FIELDS}),
-    "preferences": _obj({
+_REQUEST = obj({
+    **{name: ref(f"Intent_{name}") for name in _INTENTS},
+    "callbacks": obj({name: {"type": "string", "format": "uri", "maxLength": 2048} for name in CALLBACK_FIELDS}),
+    "preferences": obj({
         "useGenericWixPages": {"type": "boolean", "default": True},
         "maintainIdentity": {"type": "boolean", "default": True},
         "additionalQueryParameters": {"type": "object", "maxProperties": 50,
@@ -111,18 +103,18 @@ _REQUEST["description"] = (
 )
 _REQUEST["minProperties"] = 1
 
-_RESPONSE = _obj({"redirectSession": _obj({
+_RESPONSE = obj({"redirectSession": obj({
     "id": _GUID,
     "fullUrl": {"type": "string", "maxLength": 2048},
-    "urlDetails": _obj({"endpoint": {"type": "string"},
+    "urlDetails": obj({"endpoint": {"type": "string"},
                         "searchParams": {"type": "object", "additionalProperties": {"type": "string"}}}),
     "sessionToken": {"type": "string"},
     "shortUrl": {"type": "string"},
 }, ["id", "fullUrl", "urlDetails", "shortUrl"])}, ["redirectSession"])
 
-_VALIDATION_ERROR = _obj({
+_VALIDATION_ERROR = obj({
     "message": {"type": "string"},
-    "details": _obj({"validationError": _obj({"fieldViolations": {"type": "array", "items": _obj({
+    "details": obj({"validationError": obj({"fieldViolations": {"type": "array", "items": obj({
         "field": {"type": "string"},
         "description": {"type": "string"},
         "violatedRule": {"type": "string"},
@@ -130,18 +122,18 @@ _VALIDATION_ERROR = _obj({
     }, ["field", "description", "violatedRule", "data"])}}, ["fieldViolations"])}, ["validationError"]),
 }, ["message", "details"])
 
-_APPLICATION_ERROR = _obj({
+_APPLICATION_ERROR = obj({
     "message": {"type": "string"},
-    "details": _obj({"applicationError": _obj({
+    "details": obj({"applicationError": obj({
         "code": {"type": "string"},
         "description": {"type": "string"},
         "data": {"type": "object"},
     }, ["code", "description", "data"])}, ["applicationError"]),
 }, ["message", "details"])
 
-_OAUTH_ERROR = _obj({"error": {"type": "string"}, "error_description": {"type": "string"}}, ["error"])
+_OAUTH_ERROR = obj({"error": {"type": "string"}, "error_description": {"type": "string"}}, ["error"])
 
-_TOKEN_REQUEST = _obj({
+_TOKEN_REQUEST = obj({
     "grant_type": {"enum": ["anonymous", "refresh_token", "authorization_code"]},
     "client_id": _GUID,
     "refresh_token": {"type": "string"},
@@ -151,7 +143,7 @@ _TOKEN_REQUEST = _obj({
 }, ["grant_type"])
 _TOKEN_REQUEST["description"] = "RFC 6749 names; the JSON body also accepts grantType, clientId, refreshToken, ..."
 
-_TOKEN_RESPONSE = _obj({
+_TOKEN_RESPONSE = obj({
     "access_token": {"type": "string"},
     "token_type": {"enum": ["Bearer"]},
     "expires_in": {"type": "integer"},
@@ -160,9 +152,6 @@ _TOKEN_RESPONSE = _obj({
 }, ["access_token", "token_type", "expires_in"])
 
 
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
 
 def _request_id() -> dict[str, Any]:
     return {"x-wix-request-id": {"schema": {"type": "string"}, "description": "id of this request"}}
@@ -170,14 +159,14 @@ def _request_id() -> dict[str, Any]:
 
 def _create_session_operation(operation_id: str) -> dict[str, Any]:
     errors = {
-        "400": _json(_ref("ValidationError"), "invalid request; every violation is listed"),
-        "401": _json(_ref("ApplicationError"), "missing or invalid credentials"),
-        "403": _json(_ref("ApplicationError"), "credentials not allowed for this site"),
-        "409": _json(_ref("ApplicationError"), "IDEMPOTENCY_KEY_IN_USE: the first request is still running"),
-        "413": _json(_ref("ApplicationError"), "body over 64 KiB"),
-        "422": _json(_ref("ApplicationError"), "IDEMPOTENCY_KEY_REUSED: the key was used with another body"),
+        "400": json_content(ref("ValidationError"), "invalid request; every violation is listed"),
+        "401": json_content(ref("ApplicationError"), "missing or invalid credentials"),
+        "403": json_content(ref("ApplicationError"), "credentials not allowed for this site"),
+        "409": json_content(ref("ApplicationError"), "IDEMPOTENCY_KEY_IN_USE: the first request is still running"),
+        "413": json_content(ref("ApplicationError"), "body over 64 KiB"),
+        "422": json_content(ref("ApplicationError"), "IDEMPOTENCY_KEY_REUSED: the key was used with another body"),
     }
-    ok = _json(_ref("CreateRedirectSessionResponse"), "the session")
+    ok = json_content(ref("CreateRedirectSessionResponse"), "the session")
     ok["headers"] = _request_id()
     return {
         "operationId": operation_id,
@@ -185,7 +174,7 @@ def _create_session_operation(operation_id: str) -> dict[str, Any]:
         "security": [{"accessToken": []}, {"apiKey": [], "siteId": []}],
         "parameters": [IDEMPOTENCY_KEY],
         "requestBody": {"required": True, "content": {"application/json": {
-            "schema": _ref("CreateRedirectSessionRequest")}}},
+            "schema": ref("CreateRedirectSessionRequest")}}},
         "responses": {"200": ok, **errors},
     }
 
@@ -198,23 +187,23 @@ def document() -> dict[str, Any]:
         "operationId": "token",
         "summary": "Issue tokens (anonymous, refresh_token and authorization_code grants)",
         "requestBody": {"required": True, "content": {
-            "application/json": {"schema": _ref("TokenRequest")},
-            "application/x-www-form-urlencoded": {"schema": _ref("TokenRequest")},
+            "application/json": {"schema": ref("TokenRequest")},
+            "application/x-www-form-urlencoded": {"schema": ref("TokenRequest")},
         }},
         "responses": {
-            "200": _json(_ref("TokenResponse"), "tokens"),
-            "400": _json(_ref("OAuthError"), "RFC 6749 §5.2 error"),
-            "401": _json(_ref("OAuthError"), "invalid_client"),
-            "413": _json(_ref("ApplicationError"), "body over 64 KiB"),
+            "200": json_content(ref("TokenResponse"), "tokens"),
+            "400": json_content(ref("OAuthError"), "RFC 6749 §5.2 error"),
+            "401": json_content(ref("OAuthError"), "invalid_client"),
+            "413": json_content(ref("ApplicationError"), "body over 64 KiB"),
         },
     }}
     paths["/oauth2/token-info"] = {"post": {
         "operationId": "tokenInfo",
         "summary": "Who a token belongs to",
         "requestBody": {"required": True, "content": {"application/json": {
-            "schema": _obj({"token": {"type": "string"}}, ["token"])}}},
+            "schema": obj({"token": {"type": "string"}}, ["token"])}}},
         "responses": {
-            "200": _json(_obj({
+            "200": json_content(obj({
                 "active": {"type": "boolean"},
                 "subjectType": {"enum": ["VISITOR", "MEMBER"]},
                 "subjectId": {"type": "string"},
@@ -224,13 +213,13 @@ def document() -> dict[str, Any]:
                 "iat": {"type": "integer"},
                 "scope": {"type": "string"},
             }, ["active"]), "token information; {active: false} for a dead token"),
-            "400": _json(_ref("OAuthError"), "RFC 6749 §5.2 error"),
+            "400": json_content(ref("OAuthError"), "RFC 6749 §5.2 error"),
         },
     }}
     paths["/oauth2/jwks"] = {"get": {
         "operationId": "jwks",
         "summary": "Public keys that verify access tokens (RFC 7517)",
-        "responses": {"200": _json(_obj({"keys": {"type": "array", "items": {"type": "object"}}}, ["keys"]),
+        "responses": {"200": json_content(obj({"keys": {"type": "array", "items": {"type": "object"}}}, ["keys"]),
                                    "the key set")},
     }}
     paths.update(identity_paths())

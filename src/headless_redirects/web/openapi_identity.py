@@ -4,36 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from .openapi_parts import json_content, obj, ref
+
 __all__ = ["identity_paths", "identity_schemas"]
 
 
-def _obj(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "properties": properties}
-    if required:
-        schema["required"] = required
-    return schema
 
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 _TEXT = {"type": "string"}
-_LOGIN_ID = _obj({"email": {"type": "string", "maxLength": 320}}, ["email"])
-_STATE = _obj({
+_LOGIN_ID = obj({"email": {"type": "string", "maxLength": 320}}, ["email"])
+_STATE = obj({
     "state": {"enum": ["SUCCESS", "REQUIRE_EMAIL_VERIFICATION", "REQUIRE_OWNER_APPROVAL"]},
     "sessionToken": {"type": ["string", "null"]},
     "stateToken": {"type": ["string", "null"]},
-    "identity": _obj({"id": {"type": "string", "format": "uuid"}}, ["id"]),
+    "identity": obj({"id": {"type": "string", "format": "uuid"}}, ["id"]),
 }, ["state", "identity"])
-_MEMBER = _obj({
+_MEMBER = obj({
     "id": {"type": "string", "format": "uuid"}, "loginEmail": _TEXT, "loginEmailVerified": {"type": "boolean"},
     "status": {"enum": ["APPROVED", "PENDING", "BLOCKED"]}, "contactId": _TEXT,
-    "profile": _obj({"nickname": _TEXT, "slug": _TEXT}), "privacyStatus": _TEXT, "activityStatus": _TEXT,
+    "profile": obj({"nickname": _TEXT, "slug": _TEXT}), "privacyStatus": _TEXT, "activityStatus": _TEXT,
     "createdDate": {"type": "string", "format": "date-time"}, "updatedDate": {"type": "string", "format": "date-time"},
     "lastLoginDate": {"type": ["string", "null"], "format": "date-time"},
 })
@@ -47,7 +37,7 @@ def _operation(operation_id: str, summary: str, body: dict[str, Any] | None, ok:
                security: list[dict[str, list[str]]], errors: dict[str, str]) -> dict[str, Any]:
     """``errors``: status → description; register's 400 is a validationError, the rest are
     applicationErrors."""
-    responses = {status: _json(_ref("ValidationError" if (operation_id, status) == ("register", "400")
+    responses = {status: json_content(ref("ValidationError" if (operation_id, status) == ("register", "400")
                                     else "ApplicationError"), text) for status, text in errors.items()}
     operation: dict[str, Any] = {"operationId": operation_id, "summary": summary, "security": security,
                                  "responses": {"200": ok, **responses}}
@@ -58,41 +48,41 @@ def _operation(operation_id: str, summary: str, body: dict[str, Any] | None, ok:
 
 def identity_paths() -> dict[str, Any]:
     token: list[dict[str, list[str]]] = [{"accessToken": []}]
-    state = _json(_ref("StateMachineResponse"), "the member's state")
+    state = json_content(ref("StateMachineResponse"), "the member's state")
     base = "/_api/iam/authentication/v2"
     return {
         f"{base}/register": {"post": _operation(
             "register", "Sign a member up (the registration policy decides the state)",
-            _obj({"loginId": _LOGIN_ID, "password": _TEXT, "profile": _obj({"nickname": _TEXT}),
+            obj({"loginId": _LOGIN_ID, "password": _TEXT, "profile": obj({"nickname": _TEXT}),
                   "captchaTokens": {"type": "array"}}, ["loginId", "password"]),
             state, token, {"400": "invalid email (data.type EMAIL) or password", "401": "no visitor token",
                            "409": "code -19995: the email exists"})},
         f"{base}/login": {"post": _operation(
             "login", "Log a member in with email and password",
-            _obj({"loginId": _LOGIN_ID, "password": _TEXT}, ["loginId", "password"]),
+            obj({"loginId": _LOGIN_ID, "password": _TEXT}, ["loginId", "password"]),
             state, token, {"400": "code -19973: the password must be reset", "401": "code -19976: wrong email "
                            "or password (the same for an unknown email)", "403": "the member is blocked",
                            "429": "too many failed logins (Retry-After)"})},
         f"{base}/sign-on": {"post": _operation(
             "signOn", "A trusted backend logs a member in by email (API key with SCOPE.IAM.SIGN-ON)",
-            _obj({"loginId": _LOGIN_ID, "profile": _obj({"nickname": _TEXT}), "verifyEmail": {"type": "boolean"},
+            obj({"loginId": _LOGIN_ID, "profile": obj({"nickname": _TEXT}), "verifyEmail": {"type": "boolean"},
                   "mergeExistingContact": {"type": "boolean"}}, ["loginId"]),
-            _json(_obj({"sessionToken": _TEXT, "identity": _obj({"id": _TEXT})}), "a session token"),
+            json_content(obj({"sessionToken": _TEXT, "identity": obj({"id": _TEXT})}), "a session token"),
             [{"backendKey": []}], {"401": "no valid API key", "403": "the key lacks the sign-on scope"})},
         "/_api/iam/verification/v1/auth/verify": {"post": _operation(
             "verify", "Verify an email with the emailed 6-digit code",
-            _obj({"code": _TEXT, "stateToken": _TEXT}, ["code", "stateToken"]),
+            obj({"code": _TEXT, "stateToken": _TEXT}, ["code", "stateToken"]),
             state, [], {"400": "wrong code (5 tries) or a dead state token"})},
         "/_api/iam/recovery/v1/send-email": {"post": _operation(
             "sendRecoveryEmail", "Email a password-reset link (always {}: no account enumeration)",
-            _obj({"email": _TEXT, "redirect": _obj({"url": _TEXT, "clientId": _TEXT})}, ["email"]),
-            _json(_obj({}), "done"), token, {"401": "neither a visitor token nor redirect.clientId"})},
+            obj({"email": _TEXT, "redirect": obj({"url": _TEXT, "clientId": _TEXT})}, ["email"]),
+            json_content(obj({}), "done"), token, {"401": "neither a visitor token nor redirect.clientId"})},
         "/_api/iam/recovery/v1/recover": {"post": _operation(
             "recover", "Set a new password with a recovery token",
-            _obj({"recoveryToken": _TEXT, "password": _TEXT}, ["recoveryToken", "password"]),
+            obj({"recoveryToken": _TEXT, "password": _TEXT}, ["recoveryToken", "password"]),
             state, [], {"400": "a dead recovery token, or a short password"})},
         "/members/v1/members/my": {"get": _operation(
             "getCurrentMember", "The member behind a member access token", None,
-            _json(_obj({"member": _ref("Member")}, ["member"]), "the member"), token,
+            json_content(obj({"member": ref("Member")}, ["member"]), "the member"), token,
             {"401": "no valid access token", "403": "a visitor token", "404": "the member was deleted"})},
     }

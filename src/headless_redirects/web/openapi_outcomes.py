@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .openapi_parts import json_content, ref
+
 __all__ = ["IDEMPOTENCY_KEY", "outcome_paths", "outcome_schemas"]
 
 _TEXT = {"type": "string"}
@@ -19,12 +21,6 @@ IDEMPOTENCY_KEY = {
 }
 
 
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 def outcome_schemas() -> dict[str, Any]:
@@ -41,11 +37,11 @@ def outcome_schemas() -> dict[str, Any]:
 
 def outcome_paths() -> dict[str, Any]:
     security: list[dict[str, list[str]]] = [{"accessToken": []}, {"apiKey": [], "siteId": []}]
-    one = _json({"type": "object", "properties": {"redirectSession": _ref("RedirectSessionInfo")},
+    one = json_content({"type": "object", "properties": {"redirectSession": ref("RedirectSessionInfo")},
                  "required": ["redirectSession"]}, "the session")
     session_id = {"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}
-    errors = {"401": _json(_ref("ApplicationError"), "missing or invalid credentials"),
-              "404": _json(_ref("ApplicationError"), "no such session, or not the caller's")}
+    errors = {"401": json_content(ref("ApplicationError"), "missing or invalid credentials"),
+              "404": json_content(ref("ApplicationError"), "no such session, or not the caller's")}
     query = [
         {"name": "state", "in": "query", "required": False, "schema": {"enum": _STATES}},
         {"name": "intent", "in": "query", "required": False, "schema": _TEXT},
@@ -64,14 +60,15 @@ def outcome_paths() -> dict[str, Any]:
             "operationId": "expireRedirectSession", "summary": "End a session now: its URL shows the expired page",
             "security": security, "parameters": [session_id],
             "responses": {"200": one, **errors,
-                          "409": _json(_ref("ApplicationError"), "the session is already completed or abandoned")}}},
+                          "409": json_content(ref("ApplicationError"),
+                                              "the session is already completed or abandoned")}}},
         f"{base}/redirect-sessions": {"get": {
             "operationId": "listRedirectSessions", "summary": "Sessions, newest first", "security": security,
             "parameters": query,
-            "responses": {"200": _json({"type": "object", "properties": {
-                "redirectSessions": {"type": "array", "items": _ref("RedirectSessionInfo")},
+            "responses": {"200": json_content({"type": "object", "properties": {
+                "redirectSessions": {"type": "array", "items": ref("RedirectSessionInfo")},
                 "pagingMetadata": {"type": "object", "properties": {
                     "count": {"type": "integer"},
                     "cursors": {"type": "object", "properties": {"next": {"type": ["string", "null"]}}}}}}},
-                "a page"), "400": _json(_ref("ValidationError"), "a bad filter"), **errors}}},
+                "a page"), "400": json_content(ref("ValidationError"), "a bad filter"), **errors}}},
     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain.intents import INTENT_PATHS
+from .openapi_parts import json_content
 
 __all__ = ["HOSTED_PAGE", "site_paths"]
 
@@ -14,7 +15,7 @@ _HTML = {"text/html": {"schema": {"type": "string"}}}
 
 
 def _json(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema or {"type": "object"}}}}
+    return json_content(schema or {"type": "object"}, description)
 
 
 def _page(operation_id: str, summary: str, methods: tuple[str, ...] = ("get",),
