@@ -48,3 +48,24 @@ def test_business_counters(world: World) -> None:
     assert r.status_code == 200
     assert value("headless_redirects_tokens_issued", 'grant_type="anonymous"') == tokens + 1
     assert value("headless_redirects_sessions_created", 'intent="ecomCheckout"') == sessions + 1
+
+
+def test_completed_sessions_and_idempotent_creates_are_counted(world: World) -> None:
+    from tests.identity import path_of, submit_login
+
+    def value(name: str, label: str) -> float:
+        found = re.search(rf'{name}_total\{{{label}\}} ([0-9.e+]+)', _series(world))
+        return float(found.group(1)) if found else 0.0
+
+    created = value("headless_redirects_sessions_created", 'intent="login"')
+    completed = value("headless_redirects_sessions_completed", 'intent="login"')
+    world.services.members.create(world.tenant.site_id, "count@example.com", "long enough")
+    r = world.client.post("/_api/redirects-api/v1/redirect-session",
+                          json={"login": {}, "callbacks": {"postFlowUrl": "https://shop.example.com/a"}},
+                          headers={"Authorization": world.tenant.api_key, "wix-site-id": world.tenant.site_id,
+                                   "Idempotency-Key": "count-1"})
+    assert r.status_code == 200
+    page = world.client.get(path_of(r.json()["redirectSession"]["fullUrl"]))
+    submit_login(world.client, page.text, action="/flow/login", email="count@example.com", password="long enough")
+    assert value("headless_redirects_sessions_created", 'intent="login"') == created + 1
+    assert value("headless_redirects_sessions_completed", 'intent="login"') == completed + 1

@@ -34,6 +34,7 @@ from ..domain.sessions import ABANDONED, COMPLETED, CREATED, EXPIRED, InvalidTra
 from ..settings import Settings
 from ..storage.identity import BrowserSessionRow, IdentityStore
 from ..storage.repository import Store
+from . import counters
 from .secrets import digest, new_secret
 from .tokens import MEMBER, VISITOR, TokenService
 
@@ -183,6 +184,8 @@ class FlowService:
             raise SessionUsed(session) from None
         if not self.store.move_session(session.id, (session.state,), state=ended.state, outcome=ended.outcome):
             raise SessionUsed(session)
+        if ended.state == COMPLETED:
+            counters.sessions_completed.labels(session.intent).inc()
 
     # --- logout ----------------------------------------------------------------------------
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import msgspec
 from starlette.types import Send
 
+from ..domain.intents import INTENTS
+from ..service import counters
 from ..service.create_session import Caller
 from .errors import api_error
 from .responses import decode_json
@@ -26,7 +28,8 @@ async def idempotent_create(services: Services, send: Send, caller: Caller, key:
         await _answer(send, taken.status_code, taken.response.encode(), [(b"idempotent-replayed", b"true")])
         return
     try:
-        result = await services.db.run(services.sessions.create, caller, decode_json(raw), linguist, key_hash)
+        body = decode_json(raw)
+        result = await services.db.run(services.sessions.create, caller, body, linguist, key_hash)
     except Exception as exc:
         status, body, _headers = api_error(exc)
         if status < 500:  # a refused request is an answer too: the same request is refused again
@@ -35,6 +38,8 @@ async def idempotent_create(services: Services, send: Send, caller: Caller, key:
             await services.db.run(idempotency.store.release, key_hash)
         raise
     await _answer(send, 200, _encode(result), [])
+    intent = next((k for k in body if k in INTENTS), "other")  # a created session's body names its intent
+    counters.sessions_created.labels(intent).inc()
 
 
 async def _answer(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]]) -> None:
