@@ -11,6 +11,7 @@ tokens with made-up key ids cannot make every request read the table.
 
 from __future__ import annotations
 
+import base64
 import threading
 import time
 import uuid
@@ -19,10 +20,10 @@ from typing import Any
 
 import jwt
 import msgspec
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from jwt.algorithms import ECAlgorithm
-from jwt.api_jws import PyJWS
 
 from ..storage.changes import ALL, ChangeFeed
 from ..storage.repository import SigningKeyRow, Store
@@ -31,6 +32,14 @@ __all__ = ["InvalidToken", "KeyRing"]
 
 ALG = "ES256"
 _encode = msgspec.json.Encoder().encode
+_ECDSA = ec.ECDSA(hashes.SHA256())
+_b64 = base64.urlsafe_b64encode
+
+
+def _header_of(kid: str) -> bytes:
+    """A token's encoded header and the dot after it, as PyJWT writes it (keys sorted)."""
+    header = _encode({"alg": ALG, "kid": kid, "typ": "JWT"})
+    return _b64(header).rstrip(b"=") + b"."
 
 
 class InvalidToken(Exception):
@@ -45,12 +54,12 @@ class KeyRing:
         self.reload_interval = reload_interval
         self._next_reload = 0.0
         self._lock = threading.Lock()
-        self._active: tuple[str, Any] | None = None
+        # (kid, private key, encoded header): the header is the same for every token of a key.
+        self._active: tuple[str, Any, bytes] | None = None
         self._public: dict[str, Any] = {}
         self._jwks: list[dict[str, Any]] = []
         self._verified: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._cache_size = cache_size
-        self._jws = PyJWS(algorithms=[ALG])
         if changes is not None:
             changes.subscribe(self._changed)
 
@@ -94,7 +103,7 @@ class KeyRing:
             self._jwks = [r.public_jwk for r in rows]
             if newest is not None:
                 key = serialization.load_pem_private_key(newest.private_pem.encode(), None)
-                self._active = (newest.kid, key)
+                self._active = (newest.kid, key, _header_of(newest.kid))
 
     def jwks(self) -> dict[str, Any]:
         return {"keys": list(self._jwks)}
@@ -105,10 +114,15 @@ class KeyRing:
         if self._active is None:
             self.load()
         assert self._active is not None
-        kid, key = self._active
-        # PyJWS with the payload already encoded: msgspec writes it several times faster than
-        # the json module PyJWT.encode would use; the JWS itself is still PyJWT's.
-        return self._jws.encode(_encode(claims), key, algorithm=ALG, headers={"kid": kid, "typ": "JWT"})
+        _kid, key, header = self._active
+        # The JWS of RFC 7515 §7.1 written here rather than by PyJWT (measured: 26-34 µs a token
+        # against 42-44 µs, of which the signature itself is 25 µs): the header is encoded once
+        # per key, the claims once by msgspec, and the DER signature becomes JWS's r || s
+        # (RFC 7518 §3.4). Verification stays PyJWT's.
+        signing_input = header + _b64(_encode(claims)).rstrip(b"=")
+        r, s = decode_dss_signature(key.sign(signing_input, _ECDSA))
+        signature = _b64(r.to_bytes(32, "big") + s.to_bytes(32, "big")).rstrip(b"=")
+        return (signing_input + b"." + signature).decode()
 
     def verify(self, token: str, now: float | None = None) -> dict[str, Any]:
         now = time.time() if now is None else now

@@ -81,7 +81,10 @@ class Metrics:
         self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def observe(self, method: str, path: str, status: int, seconds: float) -> None:
-        route = route_label(path)
+        self.observe_route(method, route_label(path), status, seconds)
+
+    def observe_route(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count a request whose route template (``route_label``) is known already."""
         key = (method, route, status)
         children = self._children.get(key)
         if children is None:

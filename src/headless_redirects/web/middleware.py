@@ -9,11 +9,13 @@ import re
 import time
 from collections.abc import Iterable
 
+import msgspec
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..logs import JsonFormatter
 from .metrics import Metrics, route_label
 
-__all__ = ["REQUEST_ID_HEADER", "RequestIdMiddleware", "TrustedProxies"]
+__all__ = ["REQUEST_ID_HEADER", "RequestIdMiddleware", "TrustedProxies", "access_line"]
 
 REQUEST_ID_HEADER = "x-wix-request-id"
 _HEADER_BYTES = REQUEST_ID_HEADER.encode()
@@ -21,6 +23,7 @@ _HEADER_BYTES = REQUEST_ID_HEADER.encode()
 # response header and the logs).
 _GOOD_ID = re.compile(rb"[!-~]{1,128}")
 log = logging.getLogger("headless_redirects.access")
+_encode = msgspec.json.Encoder().encode
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -117,19 +120,78 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             seconds = time.perf_counter() - started
+            label = route_label(scope["path"])
             if self.metrics is not None:
-                self.metrics.observe(scope["method"], scope["path"], status, seconds)
+                self.metrics.observe_route(scope["method"], label, status, seconds)
             if self.access_log:
-                route = getattr(scope.get("route"), "path", None) or route_label(scope["path"])
+                route = getattr(scope.get("route"), "path", None) or label
                 client = scope.get("client")
-                log.info(
-                    "%s %s %s", scope["method"], route, status,
-                    extra={
-                        "request_id": request_id,
-                        "method": scope["method"],
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round(seconds * 1000, 3),
-                        "client_ip": client[0] if client else None,
-                    },
-                )
+                access_line(scope["method"], route, status, request_id, round(seconds * 1000, 3),
+                            client[0] if client else None)
+
+
+def access_line(method: str, route: str, status: int, request_id: str, duration_ms: float,
+                client_ip: str | None) -> None:
+    """Log the access line of a request.
+
+    When its one destination is a stream through our JSON formatter (``logs.configure``, as
+    ``serve`` sets logging up), the line is written to that stream directly: the same bytes the
+    formatter writes, without building a ``LogRecord`` (measured: the logging call cost 10-15 µs
+    of a 60 µs short link). Any other set-up (another format, handlers of a test, filters) gets
+    the ordinary logging call."""
+    handler = _json_stream_handler()
+    if handler is None:
+        log.info(
+            "%s %s %s", method, route, status,
+            extra={"request_id": request_id, "method": method, "route": route, "status": status,
+                   "duration_ms": duration_ms, "client_ip": client_ip},
+        )
+        return
+    now = time.time()
+    second = int(now)
+    stamp = _stamps.get(second)
+    if stamp is None:
+        _stamps.clear()
+        stamp = _stamps[second] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
+    line = _encode({
+        "time": f"{stamp}.{int((now - second) * 1000):03d}Z",
+        "level": "info",
+        "logger": log.name,
+        "message": f"{method} {route} {status}",
+        "request_id": request_id,
+        "method": method,
+        "route": route,
+        "status": status,
+        "duration_ms": duration_ms,
+        "client_ip": client_ip,
+    }).decode()
+    handler.acquire()
+    try:
+        handler.stream.write(line + handler.terminator)
+        handler.flush()
+    except Exception:  # noqa: BLE001, S110 - as logging does: a failed log line never fails the request
+        pass
+    finally:
+        handler.release()
+
+
+_stamps: dict[int, str] = {}
+
+
+def _json_stream_handler() -> logging.StreamHandler | None:  # type: ignore[type-arg]
+    """The one handler the access line reaches, if it is a plain stream handler with our JSON
+    formatter and nothing (filters, levels) could change or drop the line on the way."""
+    if log.disabled or log.filters or not log.isEnabledFor(logging.INFO):
+        return None
+    found: logging.Handler | None = None
+    logger: logging.Logger | None = log
+    while logger is not None:
+        for handler in logger.handlers:
+            if found is not None:
+                return None
+            found = handler
+        logger = logger.parent if logger.propagate else None
+    if (type(found) is not logging.StreamHandler or type(found.formatter) is not JsonFormatter
+            or found.filters or found.level > logging.INFO):
+        return None
+    return found
