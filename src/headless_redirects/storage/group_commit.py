@@ -10,6 +10,13 @@ Other SQLite connections of the process would wait for the writer's lock, so any
 transaction first commits the pending group (``flush_now``), and a write from another thread or
 event loop than the group's commits at once. Outside a running event loop (the CLI, tests) every
 write commits at once.
+
+Under sustained load a write begins on every turn, so the WAL is never fully checkpointed at the
+moment a transaction begins, which is the only moment SQLite can wrap it: it would grow without
+bound. The checkpointer thread therefore ``hold``s the group now and then: on the loop, between
+two turns, the open group is committed and a gate closes, so that ``Database.run`` waits (without
+blocking the loop) while the thread runs a TRUNCATE checkpoint; ``release`` opens the gate. The
+writes are the same as ever, only later: answered once committed, each all-or-nothing.
 """
 
 from __future__ import annotations
@@ -31,6 +38,10 @@ class GroupCommit:
         self.dirty = False
         self._waiters: list[asyncio.Future[None]] = []
         self.commits = 0  # for tests and metrics
+        self.home: asyncio.AbstractEventLoop | None = None  # the loop whose writes are grouped
+        # Closed (a pending future of ``home``) while the checkpointer holds the writes.
+        self.gate: asyncio.Future[None] | None = None
+        self._holding: asyncio.AbstractEventLoop | None = None
 
     @property
     def conn(self) -> Any:
@@ -69,9 +80,54 @@ class GroupCommit:
             conn.execute("RELEASE hr_write")
             if not self.dirty:
                 self.dirty = True
-                self.loop = loop
+                self.loop = self.home = loop
                 loop.call_soon(self.flush_now)
             return wrote
+
+    async def wait_open(self) -> None:
+        """Return once the gate is open (at once from a loop other than the one held)."""
+        gate = self.gate
+        while gate is not None and gate.get_loop() is asyncio.get_running_loop():
+            await asyncio.shield(gate)  # a cancelled caller must not cancel the others' wait
+            gate = self.gate
+
+    def hold(self, timeout: float) -> bool:
+        """From another thread: commit the open group and close the gate, on the loop between two
+        turns. ``True`` once held; ``False`` when no loop is writing or it did not get to it in
+        ``timeout`` seconds. Every ``hold`` is followed by a ``release``, whatever it returned."""
+        loop = self.home
+        held = threading.Event()
+
+        def close() -> None:
+            if self.gate is None:
+                self.gate = loop.create_future()  # type: ignore[union-attr]
+            self.flush_now()
+            held.set()
+
+        self._holding = loop
+        if loop is None:
+            return False
+        try:
+            loop.call_soon_threadsafe(close)
+        except RuntimeError:  # that loop is closed
+            self.home = None
+            return False
+        return held.wait(timeout)
+
+    def release(self) -> None:
+        """Open the gate (after ``close``, which the loop runs first if it has not yet)."""
+        loop, self._holding = self._holding, None
+
+        def open_() -> None:
+            gate, self.gate = self.gate, None
+            if gate is not None and not gate.done():
+                gate.set_result(None)
+
+        if loop is not None:
+            try:
+                loop.call_soon_threadsafe(open_)
+            except RuntimeError:
+                pass  # closed: nobody is waiting any more
 
     async def durable(self) -> None:
         """Return once everything written so far in this loop is committed."""

@@ -1,0 +1,69 @@
+"""The checkpointer's hold on group commit (``GroupCommit.hold``/``release``): the open group is
+committed, storage calls wait on the loop without blocking it, and they run once released; a
+TRUNCATE checkpoint in that moment cuts the WAL to zero. The soak test with a real server is
+tests/e2e/test_wal_bounded.py."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import uuid
+from pathlib import Path
+
+from headless_redirects.storage.database import Database
+from headless_redirects.storage.migrate import upgrade
+from headless_redirects.storage.repository import Store
+from tests.integration.test_group_commit import _count
+from tests.integration.test_storage import _session
+
+
+def test_a_hold_commits_the_group_and_holds_storage_calls_until_released(tmp_path: Path) -> None:
+    path = tmp_path / "hold.db"
+    db = Database(f"sqlite:///{path}", group_commit=True)
+    upgrade(db.engine)
+    store = Store(db)
+    group = db.group
+    assert group is not None
+
+    async def main() -> None:
+        await db.run(store.insert_session, _session(str(uuid.uuid4())))
+        store.insert_session(_session(str(uuid.uuid4())))  # grouped, not yet committed
+        assert group.dirty
+        assert await asyncio.to_thread(group.hold, 5.0)
+        assert not group.dirty and _count(path) == 2  # the open group was committed first
+        waiting = asyncio.create_task(db.run(store.insert_session, _session(str(uuid.uuid4()))))
+        cancelled = asyncio.create_task(db.run(store.insert_session, _session(str(uuid.uuid4()))))
+        for _ in range(5):
+            await asyncio.sleep(0)  # the loop runs on; the calls wait
+        cancelled.cancel()
+        assert not waiting.done() and _count(path) == 2
+        # While held, a TRUNCATE checkpoint on another connection empties the WAL.
+        conn = sqlite3.connect(path, isolation_level=None)
+        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        conn.close()
+        assert busy == 0 and os.stat(f"{path}-wal").st_size == 0
+        await asyncio.to_thread(group.release)
+        await waiting  # a cancelled waiter did not cancel the others' wait
+        assert cancelled.cancelled() and _count(path) == 3
+
+    asyncio.run(main())
+    db.dispose()
+
+
+def test_the_checkpointer_truncates_a_wal_past_its_limit(tmp_path: Path) -> None:
+    path = tmp_path / "big.db"
+    db = Database(f"sqlite:///{path}", group_commit=True, background_checkpoints=True)
+    upgrade(db.engine)
+    store = Store(db)
+    checkpointer = db._checkpointer
+    assert checkpointer is not None
+    checkpointer.truncate_over = 256 * 1024
+
+    async def main() -> None:
+        while checkpointer.truncations == 0:  # bounded by the test's own limit below
+            await asyncio.gather(*(db.run(store.insert_session, _session(str(uuid.uuid4()))) for _ in range(50)))
+            assert _count(path) < 200_000, "the checkpointer never truncated the WAL"
+
+    asyncio.run(main())
+    db.dispose()
