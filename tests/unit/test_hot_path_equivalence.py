@@ -1,5 +1,6 @@
 """The hot path's shortcuts (issue 12) answer exactly what the general code answers: the access
-line written straight to the stream, the ES256 token written without PyJWT."""
+line written straight to the stream, the ES256 token written without PyJWT, Create Redirect
+Session decoded from its bytes and its URL encoded without ``urlencode``."""
 
 from __future__ import annotations
 
@@ -7,14 +8,20 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import quote, urlencode
 
 import jwt
 import pytest
 from jwt.algorithms import ECAlgorithm
 
+from headless_redirects.domain.intent_shapes import fast_request
+from headless_redirects.domain.intents import AppRules, check_against_apps, parse_request
 from headless_redirects.logs import configure
 from headless_redirects.web import middleware
-from tests.conftest import World
+from tests.conftest import ALLOWED_DOMAINS, REDIRECT_URIS, World
+from tests.unit import test_create_session_rules as rules_table
 
 
 @pytest.fixture
@@ -74,3 +81,83 @@ def test_a_token_is_a_standard_es256_jws_with_the_key_id(world: World) -> None:
     newer = world.visitor()["access_token"]
     assert jwt.get_unverified_header(newer)["kid"] != header["kid"]
     assert world.services.tokens.authenticate(token).subject_id == claims["sub"]
+
+
+# --- Create Redirect Session from raw bytes -----------------------------------------------------
+
+CLIENT = "7d3f4b1c-2a5e-4c8f-9b6d-1e0a2c4f6b8d"
+RULES = {CLIENT: AppRules(CLIENT, tuple(ALLOWED_DOMAINS), tuple(REDIRECT_URIS))}
+
+
+def _bodies() -> Iterator[Any]:
+    """Every body of the rule table (accepted and refused), and shapes around the fast path's
+    edges: snake_case, unknown fields, nulls, empty strings, duplicates, wrong types."""
+    world = SimpleNamespace(tenant=SimpleNamespace(client_id=CLIENT))
+    for intent in rules_table.VALID:
+        yield rules_table.body_for(intent, world)  # type: ignore[arg-type]
+    for intent, path, good, bad, _rule in rules_table.CASES:
+        for value in (good, bad):
+            body = rules_table.body_for(intent, world)  # type: ignore[arg-type]
+            rules_table.set_path(body, path, rules_table._fill(value, world))  # type: ignore[arg-type]
+            yield body
+    guid = rules_table.GUID
+    yield from [
+        {"ecom_checkout": {"checkout_id": guid}},
+        {"ecomCheckout": {"checkoutId": guid}, "future": 1},
+        {"ecomCheckout": {"checkoutId": guid.upper()}, "origin": ""},
+        {"ecomCheckout": None, "login": {}},
+        {"ecomCheckout": {"checkoutId": guid}, "login": {}},
+        {"login": {}, "callbacks": {"postFlowUrl": "", "cartPageUrl": None}, "preferences": None},
+        {"login": {}, "preferences": {"additionalQueryParameters": {"": "x"}}},
+        {"login": {}, "preferences": {"additionalQueryParameters": {"a\nb": "x"}}},
+        {"login": {}, "preferences": {"additionalQueryParameters": {"lang": "fr"}, "checkIfPublish": None}},
+        {"bookingsBook": {"resourceId": ""}},
+        {"bookingsBook": {}},
+        {"paidPlansCheckout": {"planId": guid, "checkoutData": ""}},
+        {"storesProduct": {"productSlug": ""}},
+        {"eventsCheckout": {"reservationId": guid, "eventSlug": "slug\n"}},
+        {"auth": {"authRequest": {**rules_table.AUTH["authRequest"], "clientId": CLIENT, "scope": "", "state": "",
+                                  "nonce": "", "sessionToken": "st", "redirectUri": ""}}},
+        {"auth": {"authRequest": {**rules_table.AUTH["authRequest"], "clientId": CLIENT, "responseMode": ""}}},
+        {"auth": {"authRequest": {**rules_table.AUTH["authRequest"], "clientId": CLIENT}, "prompt": ""}},
+        {"auth": {"authRequest": {**rules_table.AUTH["authRequest"], "clientId": CLIENT, "codeChallenge": ""}}},
+        {"auth": {"authRequest": None}},
+        {"login": []},
+        [],
+        "login",
+    ]
+
+
+@pytest.mark.parametrize("caller_app", [CLIENT, None])
+def test_the_fast_path_accepts_only_what_the_full_validator_accepts_and_as_it_does(caller_app: str | None) -> None:
+    accepted = 0
+    for body in _bodies():
+        raw = json.dumps(body).encode()
+        fast = fast_request(raw)
+        request, violations = parse_request(json.loads(raw))
+        if request is not None:
+            violations += check_against_apps(request, RULES, caller_app)
+        if fast is not None and not check_against_apps(fast, RULES, caller_app):
+            assert not violations, (body, violations)
+            assert fast == request, body
+            assert list(fast.params) == list(request.params) and list(fast.callbacks) == list(request.callbacks)
+            accepted += 1
+        else:
+            assert fast is None or check_against_apps(fast, RULES, caller_app) == violations, body
+    assert accepted > 80  # most of the table's accepted bodies (all but bookingsCheckout) take the fast path
+
+
+def test_a_duplicated_key_counts_once_the_last_as_in_the_full_validator() -> None:
+    raw = b'{"ecomCheckout": {"checkoutId": "x"}, "ecomCheckout": {"checkoutId": "' + rules_table.GUID.encode() + b'"}}'
+    fast = fast_request(raw)
+    request, violations = parse_request(json.loads(raw))
+    assert fast is not None and fast == request and not violations
+
+
+def test_the_url_is_encoded_as_urlencode_encodes_it(world: World) -> None:
+    extra = {"utm": "a b&c=d/é", "plain": "x-y_z.~", "empty": ""}
+    r = world.create({"ecomCheckout": {"checkoutId": rules_table.GUID},
+                      "preferences": {"additionalQueryParameters": extra}})
+    session = r.json()["redirectSession"]
+    details = session["urlDetails"]
+    assert session["fullUrl"] == details["endpoint"] + "?" + urlencode(details["searchParams"], quote_via=quote)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..domain.callbacks import UrlProblem, normalize_domain, parse_absolute_url
+from ..domain.intents import AppRules
 from ..domain.origins import normalize_origin
 from ..storage.changes import ALL, ChangeFeed
 from ..storage.repository import ApiKeyRow, AppRow, SiteRow, Store
@@ -37,10 +38,17 @@ class NewTenant:
 
 @dataclass(frozen=True, slots=True)
 class Tenant:
-    """A site with its apps, as the hot path needs them."""
+    """A site with its apps, as the hot path needs them, and the apps' rules for Create Redirect
+    Session compiled once (the tenant is rebuilt whenever a site or app changes)."""
 
     site: SiteRow
     apps: dict[str, AppRow]
+    rules: dict[str, AppRules] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rules", {
+            cid: AppRules(cid, tuple(app.allowed_domains), tuple(app.redirect_uris)) for cid, app in self.apps.items()
+        })
 
 
 def create_tenant(
