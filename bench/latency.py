@@ -1,0 +1,99 @@
+"""p99 at a fixed offered rate (SPEC §7): half of a row's measured maximum, offered at a constant
+rate whatever the answers' pace, so that the figure is service time plus the queueing that rate
+causes, not the queue of a closed loop at saturation.
+
+``h2load --h1 --rps`` offers the rate for every row whose requests are all alike (it logs each
+request's latency, from which p99 is read). Authorization codes are single use, and h2load sends
+one body throughout, so that row is offered by ``open_loop`` below: the same schedule (requests
+start on the clock, not when the previous answer arrives), latency counted from the scheduled
+start, one fresh code per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+CLIENTS = 16  # connections; h2load's --rps is per connection
+
+
+@dataclass
+class Latency:
+    rate: float  # offered, req/s
+    achieved: float  # answered, req/s
+    p99_ms: float
+    errors: int  # non-2xx/3xx answers
+
+
+def _p99(values: list[float]) -> float:
+    if not values:
+        return math.inf
+    values = sorted(values)
+    return values[min(len(values) - 1, math.ceil(0.99 * len(values)) - 1)]
+
+
+def h2load(binary: str, url: str, rate: float, duration: int, *, method: str = "GET", body: str = "",
+           headers: dict[str, str] | None = None) -> Latency:
+    per_client = max(1, round(rate / CLIENTS))
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "log.tsv"
+        cmd = [binary, "--h1", "-t1", f"-c{CLIENTS}", "-m1", f"--rps={per_client}", f"-D{duration}",
+               "--warm-up-time=1", f"--log-file={log}"]
+        for k, v in (headers or {}).items():
+            cmd += ["-H", f"{k}: {v}"]
+        if method == "POST":
+            data = Path(tmp) / "body"
+            data.write_text(body)
+            cmd += ["-d", str(data)]
+        subprocess.run([*cmd, url], capture_output=True, text=True, check=True)
+        rows = [line.split("\t") for line in log.read_text().splitlines() if line.strip()]
+    latencies = [int(r[2]) / 1000 for r in rows]
+    errors = sum(1 for r in rows if not 200 <= int(r[1]) < 400)
+    return Latency(per_client * CLIENTS, len(rows) / duration, _p99(latencies), errors)
+
+
+def open_loop(port: int, path: str, bodies: list[str], rate: float, duration: int,
+              headers: dict[str, str] | None = None) -> Latency:
+    """POST ``bodies`` in turn at ``rate`` req/s for ``duration`` s over up to ``CLIENTS`` keep-alive
+    connections (more requests in flight than that wait for a free connection, and the wait counts)."""
+    return asyncio.run(_open_loop(port, path, bodies, rate, duration, headers or {}))
+
+
+async def _open_loop(port: int, path: str, bodies: list[str], rate: float, duration: int,
+                     headers: dict[str, str]) -> Latency:
+    count = min(len(bodies), int(rate * duration))
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+    for _ in range(CLIENTS):
+        pool.put_nowait(await asyncio.open_connection("127.0.0.1", port))
+    latencies: list[float] = []
+    errors = 0
+    start = time.perf_counter()
+
+    async def one(i: int) -> None:
+        nonlocal errors
+        due = start + i / rate
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        reader, writer = await pool.get()
+        body = bodies[i].encode()
+        writer.write(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{head}Content-Length: {len(body)}\r\n\r\n"
+                     .encode() + body)
+        answer = await reader.readuntil(b"\r\n\r\n")
+        length = next((int(line.split(b":", 1)[1]) for line in answer.split(b"\r\n")
+                       if line.lower().startswith(b"content-length:")), 0)
+        await reader.readexactly(length)
+        pool.put_nowait((reader, writer))
+        latencies.append((time.perf_counter() - due) * 1000)
+        if not answer.startswith((b"HTTP/1.1 2", b"HTTP/1.1 3")):
+            errors += 1
+
+    await asyncio.gather(*(one(i) for i in range(count)))
+    elapsed = time.perf_counter() - start
+    while not pool.empty():
+        pool.get_nowait()[1].close()
+    return Latency(rate, count / elapsed, _p99(latencies), errors)
