@@ -69,7 +69,7 @@ class SessionService:
             if found is None or found[0].site.id != identity.site_id:
                 raise Unauthenticated("the token's app no longer exists")
             return Caller(found[0], identity.client_id, identity)
-        key = self.store.api_key(digest(credential))
+        key = self.tenants.api_key(digest(credential))
         if key is None or key.revoked_at is not None:
             raise Unauthenticated("the access token or API key is invalid")
         if not site_id:

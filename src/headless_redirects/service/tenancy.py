@@ -16,6 +16,7 @@ from .secrets import digest, new_secret
 
 __all__ = [
     "API_KEY_SCOPE",
+    "REVOCATION_SECONDS",
     "NewTenant",
     "Tenant",
     "TenantCache",
@@ -23,6 +24,9 @@ __all__ = [
 ]
 
 API_KEY_SCOPE = "SCOPE.PROMOTE.VIEW-SEO"
+# How long a process may answer from memory that an API key or token is not revoked: a
+# revocation made anywhere (another instance, the CLI) is honoured within this time.
+REVOCATION_SECONDS = 0.5
 DEFAULT_LANGUAGES = ["en", "de"]
 
 
@@ -117,8 +121,13 @@ class TenantCache:
     def __init__(self, store: Store, ttl: float, changes: ChangeFeed | None = None) -> None:
         self.store = store
         self.ttl = ttl
+        # A revoked key must stop working within a second on every instance, notified or not.
+        self.key_ttl = min(ttl, REVOCATION_SECONDS)
         self._tenants: dict[str, tuple[float, Tenant | None]] = {}
         self._app_sites: dict[str, tuple[float, str | None]] = {}
+        self._keys: dict[str, tuple[float, ApiKeyRow | None]] = {}
+        self._key_generation = 0
+        self.clock = time.monotonic  # of the API keys' memory; tests move it on
         if changes is not None:
             changes.subscribe(self._changed)
 
@@ -126,6 +135,24 @@ class TenantCache:
         if table in ("sites", "apps", ALL):
             # New dictionaries rather than clear(): a reader on the loop keeps a whole one.
             self._tenants, self._app_sites = {}, {}
+        if table in ("api_keys", ALL):
+            self._key_generation += 1
+            self._keys = {}
+
+    def api_key(self, key_hash: str) -> ApiKeyRow | None:
+        """The API key with this digest (revoked or not), remembered for ``key_ttl`` seconds."""
+        now = self.clock()
+        hit = self._keys.get(key_hash)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        generation = self._key_generation
+        key = self.store.api_key(key_hash)
+        # Read before a change was announced: not kept, or it would outlive the change.
+        if self.key_ttl > 0 and generation == self._key_generation:
+            if len(self._keys) > 10_000:
+                self._keys = {}
+            self._keys[key_hash] = (now + self.key_ttl, key)
+        return key
 
     def tenant(self, site_id: str) -> Tenant | None:
         now = time.monotonic()
