@@ -91,6 +91,24 @@ class Statements:
         return sa.exc.DBAPIError.instance(statement.sql, params, exc, self.dialect.loaded_dbapi.Error)
 
     def one(self, statement: Compiled, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        if self.db.is_sqlite:
+            # The shortest way through (measured, a primary-key select: 8.7 µs through the
+            # general branch below, 4.6 µs on the plain DBAPI): no context manager, no cursor of
+            # our own; sqlite3 rows are tuples already.
+            try:
+                pooled = self._free.pop()
+            except IndexError:
+                pooled = self.db.engine.raw_connection()
+                with self._lock:
+                    self._held.append(pooled)
+            try:
+                found: tuple[Any, ...] | None = pooled.driver_connection.execute(
+                    statement.sql, statement.bind(params)).fetchone()
+                return found
+            except self.dialect.loaded_dbapi.Error as exc:
+                raise self._error(statement, params, exc) from exc
+            finally:
+                self._free.append(pooled)
         if self.db.is_async:
             args = statement.bind_async(params)
             row: tuple[Any, ...] | None
