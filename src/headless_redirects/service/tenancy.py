@@ -24,8 +24,8 @@ __all__ = [
 ]
 
 API_KEY_SCOPE = "SCOPE.PROMOTE.VIEW-SEO"
-# How long a process may answer from memory that an API key or token is not revoked: a
-# revocation made anywhere (another instance, the CLI) is honoured within this time.
+# How long a process may answer from memory that an API key is not revoked: a key revoked
+# anywhere (another instance, the CLI) stops within this time even with no notification (SQLite).
 REVOCATION_SECONDS = 0.5
 DEFAULT_LANGUAGES = ["en", "de"]
 

@@ -23,9 +23,9 @@ from ..storage.identity import AuthorizationCodeRow, IdentityStore
 from ..storage.repository import RefreshTokenRow, Store
 from .keys import InvalidToken, KeyRing
 from .secrets import digest, new_secret
-from .tenancy import REVOCATION_SECONDS, TenantCache
+from .tenancy import TenantCache
 
-__all__ = ["MEMBER", "SIGN_ON_SCOPE", "VISITOR", "Identity", "Revocations", "TokenService", "act_for"]
+__all__ = ["MEMBER", "SIGN_ON_SCOPE", "VISITOR", "Identity", "TokenService", "act_for"]
 
 # The API-key scope that lets a site's backend log members in (sign-on, authorized_client).
 # Never granted by default: ``headless-redirects keys create --scope SCOPE.IAM.SIGN-ON``.
@@ -65,50 +65,6 @@ def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class Revocations:
-    """``revoked_before`` of a subject or grant, remembered for at most ``ttl`` seconds.
-
-    Nearly every access-token use would otherwise read the table to learn that nothing was
-    revoked. A revocation made by this process empties the memory at once (``revoke``); one made
-    anywhere else (another instance or worker, the CLI) is honoured within ``ttl`` seconds
-    (``REVOCATION_SECONDS``, well under a second), on SQLite and PostgreSQL alike, with no
-    notification needed. ``ttl`` 0 turns the memory off.
-    """
-
-    def __init__(self, store: Store, ttl: float) -> None:
-        self.store = store
-        self.ttl = ttl
-        self._seen: dict[tuple[str, ...], tuple[float, int | None]] = {}
-        self._generation = 0
-        self.clock = time.monotonic  # tests move it on
-
-    def forget(self) -> None:
-        self._generation += 1
-        self._seen = {}  # a new dictionary: a reader on the loop keeps a whole one
-
-    def revoked_before(self, *ids: str) -> int | None:
-        if self.ttl <= 0:
-            return self.store.revoked_before(*ids)
-        now = self.clock()
-        hit = self._seen.get(ids)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        generation = self._generation
-        value = self.store.revoked_before(*ids)
-        if generation == self._generation:  # no revocation was made here while it was read
-            if len(self._seen) > 100_000:
-                self._seen = {}
-            self._seen[ids] = (now + self.ttl, value)
-        return value
-
-    def revoke(self, revoked_id: str, before_ms: int) -> None:
-        self.forget()  # before and after: no read in between may keep the old answer
-        try:
-            self.store.revoke(revoked_id, before_ms)
-        finally:
-            self.forget()
-
-
 class TokenService:
     def __init__(self, store: Store, keys: KeyRing, tenants: TenantCache, settings: Settings,
                  identity: IdentityStore) -> None:
@@ -117,7 +73,6 @@ class TokenService:
         self.keys = keys
         self.tenants = tenants
         self.settings = settings
-        self.revocations = Revocations(store, min(settings.tenant_cache_seconds, REVOCATION_SECONDS))
 
     # --- grants (RFC 6749 §4, §6) ----------------------------------------------------------
 
@@ -173,7 +128,7 @@ class TokenService:
             raise InvalidGrant("the refresh token was revoked")
         if row.expires_at <= now:
             raise InvalidGrant("the refresh token has expired")
-        revoked_before = self.revocations.revoked_before(row.subject_id, row.family_id)
+        revoked_before = self.store.revoked_before(row.subject_id, row.family_id)
         if revoked_before is not None and row.issued_at_ms < revoked_before:
             raise InvalidGrant("the refresh token was revoked")
         if not self.settings.strict_refresh_rotation:
@@ -182,13 +137,13 @@ class TokenService:
                               grant_id=row.family_id)
         if row.rotated_at is not None:
             # RFC 9700 §4.14.2: a rotated token came back, so one of its holders is an attacker.
-            self.revocations.revoke(row.family_id, _now_ms() + 1)
+            self.store.revoke(row.family_id, _now_ms() + 1)
             raise InvalidGrant("the refresh token was already used; its family is revoked")
         new_token = new_secret("hrr_")
         new_row = self._refresh_row(new_token, row.subject_type, row.subject_id, row.site_id,
                                     client_id, row.scope, row.family_id)
         if not self.store.rotate_refresh_token(row.token_hash, new_row, now):
-            self.revocations.revoke(row.family_id, _now_ms() + 1)
+            self.store.revoke(row.family_id, _now_ms() + 1)
             raise InvalidGrant("the refresh token was already used; its family is revoked")
         response = self.issue(row.subject_type, row.subject_id, row.site_id, client_id, row.scope,
                               grant_id=row.family_id)
@@ -285,7 +240,7 @@ class TokenService:
         if row.redeemed_at is not None:
             # RFC 6749 §4.1.2: a code used twice revokes what its first use issued.
             if row.grant_id:
-                self.revocations.revoke(row.grant_id, _now_ms() + 1)
+                self.store.revoke(row.grant_id, _now_ms() + 1)
             raise InvalidGrant("the code was already used; the tokens it issued are revoked")
         if row.expires_at <= time.time():
             raise InvalidGrant("the code has expired")
@@ -309,7 +264,7 @@ class TokenService:
         if not self.identity.redeem_code(row.code_hash, grant_id, int(time.time()), *also):
             raced = self.identity.code(row.code_hash)
             if raced is not None and raced.grant_id:
-                self.revocations.revoke(raced.grant_id, _now_ms() + 1)
+                self.store.revoke(raced.grant_id, _now_ms() + 1)
             raise InvalidGrant("the code was already used; the tokens it issued are revoked")
         response = self.issue(MEMBER, row.member_id, row.site_id, client_id, row.scope, grant_id=grant_id)
         if refresh_token is not None:
@@ -389,7 +344,7 @@ class TokenService:
             if client_id is not None and row.client_id != client_id:
                 return
             self.store.revoke_refresh_token(row.token_hash, int(time.time()))
-            self.revocations.revoke(row.family_id, _now_ms() + 1)
+            self.store.revoke(row.family_id, _now_ms() + 1)
             return
         try:
             claims = self.keys.verify(token)
@@ -397,11 +352,11 @@ class TokenService:
             return
         if client_id is not None and claims.get("client_id") != client_id:
             return
-        self.revocations.revoke(claims.get("gid") or claims["sub"], _now_ms() + 1)
+        self.store.revoke(claims.get("gid") or claims["sub"], _now_ms() + 1)
 
     def revoke_subject(self, subject_id: str) -> None:
         """Logout: every token of the subject issued until now dies, on every instance."""
-        self.revocations.revoke(subject_id, _now_ms() + 1)
+        self.store.revoke(subject_id, _now_ms() + 1)
 
     # --- access tokens ---------------------------------------------------------------------
 
@@ -422,9 +377,9 @@ class TokenService:
             grant_id=claims.get("gid"),
         )
         if identity.grant_id:
-            revoked_before = self.revocations.revoked_before(identity.subject_id, identity.grant_id)
+            revoked_before = self.store.revoked_before(identity.subject_id, identity.grant_id)
         else:
-            revoked_before = self.revocations.revoked_before(identity.subject_id)
+            revoked_before = self.store.revoked_before(identity.subject_id)
         if revoked_before is not None and round(identity.issued_at * 1000) < revoked_before:
             raise Unauthenticated("the token was revoked")
         return identity
