@@ -153,6 +153,13 @@ def main() -> int:
             assert request is not None
             return check_against_apps(request, apps, caller.client_id)
 
+        def validate_fast() -> object:
+            from headless_redirects.domain.intent_shapes import fast_request
+
+            request = fast_request(session_body)
+            assert request is not None
+            return check_against_apps(request, caller.tenant.rules, caller.client_id)
+
         claims = {"iss": "http://127.0.0.1:8080", "sub": CHECKOUT, "sub_type": "VISITOR", "site_id": CHECKOUT,
                   "client_id": CHECKOUT, "scope": "", "iat": round(time.time(), 3), "exp": int(time.time()) + 14400}
         n, r, c = args.number, args.repeat, args.concurrency
@@ -164,6 +171,7 @@ def main() -> int:
             ("anonymous token, whole app", lambda: best_async(loop, lambda: anonymous(app), n, r, c)),
             ("anonymous token, HotPath only", lambda: best_async(loop, lambda: anonymous(hot), n, r, c)),
             ("validate session body (full validator)", lambda: best(validate, args.number, args.repeat)),
+            ("validate session body (fast path from bytes)", lambda: best(validate_fast, args.number, args.repeat)),
             ("authenticate visitor token", lambda: best(lambda: services.sessions.authenticate(access, None),
                                                         args.number, args.repeat)),
             ("ES256 sign (KeyRing.sign)", lambda: best(lambda: services.keys.sign(claims), args.number, args.repeat)),
