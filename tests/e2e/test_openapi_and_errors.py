@@ -40,11 +40,13 @@ def test_internal_errors_leak_nothing(world: World, monkeypatch: object) -> None
     def boom(*_a: object, **_k: object) -> None:
         raise RuntimeError("secret internals /etc/passwd")
 
-    world.services.sessions.create = boom  # type: ignore[method-assign]
-    r = world.create({"login": {}})
-    assert r.status_code == 500
-    assert r.json()["details"]["applicationError"]["code"] == "INTERNAL"
-    assert "secret" not in r.text and r.headers["x-wix-request-id"]
+    # storing is where both the fast path (common shapes) and the full validator's path end
+    world.services.sessions.store_session = boom  # type: ignore[method-assign]
+    for body in ({"login": {}}, {"login": {}, "callbacks": {"post_flow_url": "https://shop.example.com/x"}}):
+        r = world.create(body)
+        assert r.status_code == 500
+        assert r.json()["details"]["applicationError"]["code"] == "INTERNAL"
+        assert "secret" not in r.text and r.headers["x-wix-request-id"]
 
 
 def test_hot_paths_answer_405_for_other_methods(world: World) -> None:
