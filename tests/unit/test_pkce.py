@@ -33,9 +33,11 @@ def test_wrong_verifier() -> None:
         verify("x" * 43, S256_CHALLENGE, "S256")
 
 
-def test_verifier_without_challenge() -> None:
-    with pytest.raises(PkceError, match="no code_challenge"):
-        verify(VERIFIER, None, None)
+def test_a_code_without_challenge_is_refused_with_or_without_verifier() -> None:
+    # PKCE is required (RFC 9700 §2.1.1): codes issued before it was are not redeemed
+    for verifier in (VERIFIER, None):
+        with pytest.raises(PkceError, match="no code_challenge"):
+            verify(verifier, None, None)
 
 
 def test_challenge_without_verifier() -> None:

@@ -36,12 +36,10 @@ def challenge(verifier: str, method: str) -> str:
 def verify(verifier: str | None, expected_challenge: str | None, method: str | None) -> None:
     """Raise :class:`PkceError` unless ``verifier`` answers the stored challenge.
 
-    A code issued without a challenge must be redeemed without a verifier (a verifier there
-    means the client and the code disagree about the flow)."""
+    PKCE is required for the code flow (RFC 9700 §2.1.1): a code whose authorization request had
+    no challenge (issued before PKCE was required) is refused, with or without a verifier."""
     if expected_challenge is None:
-        if verifier:
-            raise PkceError("code_verifier given, but the authorization request had no code_challenge")
-        return
+        raise PkceError("the authorization request had no code_challenge; PKCE is required (RFC 9700 §2.1.1)")
     if not verifier:
         raise PkceError("code_verifier is required (RFC 7636 §4.5)")
     if not _VERIFIER.match(verifier):
