@@ -63,7 +63,7 @@ def _with_store(fn: Callable[[argparse.Namespace, Any], int]) -> Callable[[argpa
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .logs import configure, logging_config
+    from .logs import configure
     from .service.keys import KeyRing
     from .service.tenancy import create_tenant
 
@@ -111,11 +111,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
                     "docs/benchmarks.md")
     # Workers build their app from the environment (see web.app.app_from_env): all of it.
     export_env(settings, os.environ)
+    metrics_dir = None
     if settings.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         import tempfile
 
-        # /metrics then adds up the workers' numbers (web.metrics); a fresh folder per run.
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="headless-redirects-metrics-")
+        # /metrics then adds up the workers' numbers (web.metrics); a fresh folder per run,
+        # removed when serve ends.
+        metrics_dir = tempfile.TemporaryDirectory(prefix="headless-redirects-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir.name
+    try:
+        _run_uvicorn(uvicorn, settings)
+    finally:
+        if metrics_dir is not None:
+            metrics_dir.cleanup()
+    return 0
+
+
+def _run_uvicorn(uvicorn: Any, settings: Settings) -> None:
+    from .logs import logging_config
+
     uvicorn.run(
         "headless_redirects.web.app:app_from_env",
         factory=True,
@@ -130,7 +144,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         log_config=logging_config(settings.log_level, settings.log_format),
         server_header=False,
     )
-    return 0
 
 
 def cmd_config(args: argparse.Namespace) -> int:
