@@ -62,3 +62,8 @@ def exchange(world: World, the_code: str, **overrides: Any) -> Any:
     body = {"clientId": world.tenant.client_id, "grantType": "authorization_code", "code": the_code,
             "codeVerifier": VERIFIER, "redirectUri": REDIRECT, **overrides}
     return world.client.post("/oauth2/token", json={k: v for k, v in body.items() if v is not None})
+
+
+def fresh_browser(world: World) -> TestClient:
+    """Another browser: a client of the same app with no cookies."""
+    return TestClient(world.client.app, raise_server_exceptions=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -10,12 +11,28 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import uvicorn
 
 from headless_redirects.service.tenancy import NewTenant, create_tenant
 from headless_redirects.settings import Settings
 from headless_redirects.web.app import create_app
 from headless_redirects.web.services import Services
+
+
+def wait_up(url: str, path: str = "/readyz", proc: subprocess.Popen[str] | subprocess.Popen[bytes] | None = None,
+            timeout: float = 30) -> None:
+    """Wait until a server answers ``path`` with 200 (a process, if given, must stay alive)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url + path).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert proc is None or proc.poll() is None, "the server process stopped"
+        assert time.monotonic() < deadline, "the server did not come up"
+        time.sleep(0.1)
 
 
 def free_port() -> int:

@@ -15,20 +15,10 @@ from pathlib import Path
 
 import httpx
 
-from tests.live import free_port
+from tests.live import free_port, wait_up
 
 CLI = [sys.executable, "-m", "headless_redirects.cli"]
 
-
-def _wait_up(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/healthz").status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise AssertionError("serve did not come up")
 
 
 def test_sigkill_under_load_loses_no_acknowledged_session(tmp_path: Path) -> None:
@@ -58,7 +48,7 @@ def test_sigkill_under_load_loses_no_acknowledged_session(tmp_path: Path) -> Non
                     acknowledged.append(r.json()["redirectSession"]["id"])
 
     try:
-        _wait_up(url)
+        wait_up(url)
         workers = [threading.Thread(target=load) for _ in range(4)]
         for w in workers:
             w.start()
@@ -79,7 +69,7 @@ def test_sigkill_under_load_loses_no_acknowledged_session(tmp_path: Path) -> Non
     restarted = subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)
     try:
-        _wait_up(url)
+        wait_up(url)
         from headless_redirects.storage.database import Database
         from headless_redirects.storage.repository import Store
 

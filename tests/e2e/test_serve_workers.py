@@ -9,8 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.e2e.test_crash_durability import _wait_up
-from tests.live import free_port
+from tests.live import free_port, wait_up
 
 
 def test_the_metrics_folder_of_several_workers_is_removed_on_exit(tmp_path: Path) -> None:
@@ -22,7 +21,7 @@ def test_the_metrics_folder_of_several_workers_is_removed_on_exit(tmp_path: Path
     proc = subprocess.Popen([sys.executable, "-m", "headless_redirects.cli", "serve", "--port", str(port),
                              "--workers", "2"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_up(f"http://127.0.0.1:{port}")
+        wait_up(f"http://127.0.0.1:{port}")
         assert [p.name for p in scratch.iterdir() if p.name.startswith("headless-redirects-metrics-")]
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.live import free_port
+from tests.live import free_port, wait_up
 
 CLI = [sys.executable, "-m", "headless_redirects.cli"]
 
@@ -130,16 +129,7 @@ def serving(tmp_path: Path, *args: str, **env: str) -> Iterator[tuple[subprocess
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "serve did not come up"
-            time.sleep(0.1)
+        wait_up(url, proc=proc)
         yield proc, url
     finally:
         if proc.poll() is None:

@@ -25,7 +25,7 @@ import httpx
 import sqlalchemy as sa
 
 from headless_redirects.storage.tables import redirect_sessions
-from tests.live import free_port
+from tests.live import free_port, wait_up
 
 CLI = [sys.executable, "-m", "headless_redirects.cli"]
 LIMIT = 64 * 1024 * 1024
@@ -36,16 +36,6 @@ BODY = json.dumps({"ecomCheckout": {"checkoutId": "0fc930e0-5bc6-4dfe-b828-4d56c
                    "callbacks": {"postFlowUrl": "https://shop.example.com/after",
                                  "thankYouPageUrl": "https://shop.example.com/thanks"}}).encode()
 
-
-def _wait_up(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/healthz").status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise AssertionError("serve did not come up")
 
 
 class Load:
@@ -109,7 +99,7 @@ def test_wal_stays_bounded_under_sustained_writes(tmp_path: Path) -> None:
     proc = subprocess.Popen([*CLI, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_up(url)
+        wait_up(url)
         visitor = httpx.post(f"{url}/oauth2/token", json={"clientId": tenant["clientId"], "grantType": "anonymous"})
         load = Load(port, visitor.json()["access_token"], Path(f"{db_path}-wal"))
         asyncio.run(load.run())

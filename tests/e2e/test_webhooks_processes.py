@@ -18,8 +18,7 @@ import pytest
 
 from headless_redirects.service.webhooks import new_endpoint
 from tests.conftest import GUID
-from tests.e2e.test_crash_durability import _wait_up
-from tests.live import free_port, live_server
+from tests.live import free_port, live_server, wait_up
 from tests.webhook_receiver import receiver
 
 CLI = [sys.executable, "-m", "headless_redirects.cli"]
@@ -52,7 +51,7 @@ def test_sigkill_between_commit_and_delivery_delivers_after_restart(tmp_path: Pa
         first = subprocess.Popen([*CLI, "serve", "--port", str(port)], env={**env, "HEADLESS_REDIRECTS_WEBHOOK_DISPATCHER": "false"},
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            _wait_up(url)
+            wait_up(url)
             time.sleep(1.1)  # the server notices the endpoint
             r = httpx.post(url + SESSIONS, json={"ecomCheckout": {"checkoutId": GUID}},
                            headers={"Authorization": tenant["apiKey"], "wix-site-id": tenant["siteId"]})
@@ -65,7 +64,7 @@ def test_sigkill_between_commit_and_delivery_delivers_after_restart(tmp_path: Pa
         second = subprocess.Popen([*CLI, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL)
         try:
-            _wait_up(url)
+            wait_up(url)
             (event,) = hook.wait_for(1, "redirect_session.created")
             assert event["data"]["redirectSession"]["id"] == session_id
         finally:

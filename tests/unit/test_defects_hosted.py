@@ -21,22 +21,13 @@ from tests.identity import (
     auth_body,
     exchange,
     form_fields,
+    fresh_browser,
     login_for_code,
     path_of,
     query_of,
     session_url,
     submit_login,
 )
-
-
-@pytest.fixture
-def w(world: World) -> World:
-    world.services.members.create(world.tenant.site_id, EMAIL, PASSWORD)
-    return world
-
-
-def _browser(w: World) -> TestClient:
-    return TestClient(w.client.app, raise_server_exceptions=False)
 
 
 def _session_id(url: str) -> str:
@@ -92,11 +83,11 @@ def test_cancel_on_the_login_intent_needs_the_csrf_token(w: World) -> None:
 # --- session fixation (SPEC §8) ------------------------------------------------------------------
 
 def test_logging_in_issues_a_new_cookie_and_a_planted_one_stays_logged_out(w: World) -> None:
-    attacker = _browser(w)
+    attacker = fresh_browser(w)
     attacker.get(session_url(w, auth_body(w)))  # any landing gives the attacker a cookie value
     planted = attacker.cookies.get("hr_session")
     assert planted
-    victim = _browser(w)
+    victim = fresh_browser(w)
     victim.cookies.set("hr_session", planted)
     page = victim.get(session_url(w, auth_body(w)))
     r = submit_login(victim, page.text)
@@ -118,12 +109,12 @@ def test_a_second_login_replaces_the_first_and_the_old_value_dies(w: World) -> N
     r = submit_login(w.client, page.text, email="other@example.com")
     assert r.status_code == 303
     assert w.client.cookies.get("hr_session") != first
-    stale = _browser(w)
+    stale = fresh_browser(w)
     stale.cookies.set("hr_session", str(first))
     assert _prompt_none(w, stale)["error"] == "login_required"
 
 
-def test_logging_in_during_a_flow_keeps_the_flow_open_in_that_browser(w: World) -> None:
+def test_logging_in_during_a_flow_keeps_the_flow_open_in_thatfresh_browser(w: World) -> None:
     """The new cookie keeps what the browser is bound to: its open sessions stay its own."""
     r = w.create({"ecomCheckout": {"checkoutId": GUID}})
     checkout = path_of(r.json()["redirectSession"]["fullUrl"])
@@ -178,8 +169,8 @@ def test_a_repeated_parameter_on_a_session_url_is_refused_and_does_not_open_it(w
 # --- the identity a session URL carries applies to that flow only --------------------------------
 
 def test_a_members_session_url_does_not_log_in_the_browser_that_opens_it(w: World) -> None:
-    member = _member_tokens(w, _browser(w))
-    stranger = _browser(w)
+    member = _member_tokens(w, fresh_browser(w))
+    stranger = fresh_browser(w)
     bodies: list[dict[str, Any]] = [{"ecomCheckout": {"checkoutId": GUID}}, {"login": {}}]
     for body in bodies:
         r = w.create(body, member["access_token"])
@@ -191,11 +182,11 @@ def test_a_members_session_url_does_not_log_in_the_browser_that_opens_it(w: Worl
 
 
 def test_the_carried_member_still_applies_to_its_own_flow(w: World) -> None:
-    member = _member_tokens(w, _browser(w))
+    member = _member_tokens(w, fresh_browser(w))
     r = w.create({"ecomCheckout": {"checkoutId": GUID},
                   "callbacks": {"thankYouPageUrl": "https://shop.example.com/thanks"}}, member["access_token"])
     url = path_of(r.json()["redirectSession"]["fullUrl"])
-    browser = _browser(w)
+    browser = fresh_browser(w)
     page = browser.get(url)
     assert EMAIL in page.text
     done = browser.post("/flow/ecom-checkout", data={**form_fields(page.text), "action": "complete"},
@@ -233,7 +224,7 @@ def test_someone_elses_logout_link_does_not_log_out_the_member_who_opens_it(w: W
 def test_another_members_logout_link_revokes_that_member_only(w: World) -> None:
     w.services.members.create(w.tenant.site_id, "other@example.com", PASSWORD)
     mine = _member_tokens(w, w.client)
-    other_browser = _browser(w)
+    other_browser = fresh_browser(w)
     page = other_browser.get(session_url(w, auth_body(w)))
     code = query_of(submit_login(other_browser, page.text, email="other@example.com").headers["location"])["code"]
     other = exchange(w, code).json()
@@ -260,9 +251,9 @@ def test_cookieless_visits_write_no_browser_session_rows(w: World) -> None:
     urls = [session_url(w, auth_body(w)) for _ in range(3)]
     urls += [session_url(w, {"ecomCheckout": {"checkoutId": GUID}}) for _ in range(3)]
     for url in urls:
-        assert _browser(w).get(url).status_code == 200
+        assert fresh_browser(w).get(url).status_code == 200
     for _ in range(3):
-        page = _browser(w).get("/_api/oauth2/authorize?redirectSessionId=" + GUID)
+        page = fresh_browser(w).get("/_api/oauth2/authorize?redirectSessionId=" + GUID)
         assert page.status_code == 404 and "set-cookie" not in page.headers  # nothing bound, nothing to keep
     assert _browser_rows(w) == 0
     _member_tokens(w, w.client)  # a login is something to keep

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import time
 
-import pytest
 import sqlalchemy as sa
-from starlette.testclient import TestClient
 
 from headless_redirects.storage.tables import redirect_sessions
 from tests.conftest import PUBLIC_URL, SESSION_PATH, World
@@ -19,23 +17,13 @@ from tests.identity import (
     auth_body,
     exchange,
     form_fields,
+    fresh_browser,
     login_for_code,
     path_of,
     query_of,
     session_url,
     submit_login,
 )
-
-
-@pytest.fixture
-def w(world: World) -> World:
-    world.services.members.create(world.tenant.site_id, EMAIL, PASSWORD)
-    return world
-
-
-def _fresh_browser(w: World) -> TestClient:
-    return TestClient(w.client.app, raise_server_exceptions=False)
-
 
 # --- landing rules --------------------------------------------------------------------------
 
@@ -78,7 +66,7 @@ def test_completed_session_cannot_be_replayed(w: World) -> None:
 def test_second_browser_is_refused(w: World) -> None:
     url = session_url(w, auth_body(w))
     assert w.client.get(url).status_code == 200
-    other = _fresh_browser(w)
+    other = fresh_browser(w)
     r = other.get(url)
     assert r.status_code == 403 and "another browser" in r.text
     assert w.client.get(url).status_code == 200  # the first browser goes on
@@ -103,7 +91,7 @@ def test_sign_up_then_code(w: World) -> None:
     page = w.client.get(session_url(w, auth_body(w)))
     r = submit_login(w.client, page.text, email="new@example.com", password="a new password", button="signup")
     assert r.status_code == 303 and "code=" in r.headers["location"]
-    other = _fresh_browser(w)
+    other = fresh_browser(w)
     page = other.get(session_url(w, auth_body(w)))
     dup = submit_login(other, page.text, email="NEW@example.com", button="signup")
     assert dup.status_code == 400 and "already exists" in dup.text
@@ -111,10 +99,10 @@ def test_sign_up_then_code(w: World) -> None:
 
 def test_failed_logins_are_limited_per_account(w: World) -> None:
     for _ in range(5):
-        browser = _fresh_browser(w)
+        browser = fresh_browser(w)
         page = browser.get(session_url(w, auth_body(w)))
         assert submit_login(browser, page.text, password="nope nope").status_code == 400
-    browser = _fresh_browser(w)
+    browser = fresh_browser(w)
     page = browser.get(session_url(w, auth_body(w)))
     r = submit_login(browser, page.text)  # even the right password waits now
     assert r.status_code == 429 and "Too many failed attempts" in r.text
@@ -262,7 +250,7 @@ def test_pages_are_translated(w: World) -> None:
     german = w.client.get(session_url(w, {**auth_body(w), "preferences": {"additionalQueryParameters": {"lang": "de"}}}))
     assert 'lang="de"' in german.text and "Anmelden" in german.text and "Passwort" in german.text
     header = w.create(auth_body(w), **{"x-wix-linguist": "de|de-de|true|0fc930e0-5bc6-4dfe-b828-4d56c40a0c07"})
-    assert "Anmelden" in _fresh_browser(w).get(path_of(header.json()["redirectSession"]["fullUrl"])).text
+    assert "Anmelden" in fresh_browser(w).get(path_of(header.json()["redirectSession"]["fullUrl"])).text
     unknown = w.client.get(session_url(w, {**auth_body(w), "preferences": {"additionalQueryParameters": {"lang": "xx"}}}))
     assert 'lang="en"' in unknown.text and "Log in" in unknown.text
     assert "Link nicht gefunden" in w.client.get(
