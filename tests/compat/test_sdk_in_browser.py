@@ -152,6 +152,20 @@ def cors_ok(env: Env, method: str, path: str) -> None:
     assert method in preflights[-1].headers["access-control-allow-methods"]
 
 
+def hosted_login(env: Env, email: str, password: str) -> Page:
+    """The example page logs in through getAuthUrl and the hosted login form, and is back."""
+    page = open_example(env)
+    started(page)
+    page.get_by_test_id("hosted-login").click()
+    page.wait_for_url(f"{env.live.url}/**", timeout=WAIT)
+    page.get_by_test_id("email").fill(email)
+    page.get_by_test_id("password").fill(password)
+    page.get_by_test_id("submit").click()
+    page.wait_for_url(f"{env.site.page}**", timeout=WAIT)
+    page.wait_for_selector("body[data-started]", state="attached", timeout=WAIT)
+    return page
+
+
 def test_example_pins_the_same_packages_as_the_compat_tests() -> None:
     example = json.loads((EXAMPLE / "package.json").read_text())
     compat = json.loads((COMPAT / "package.json").read_text())
@@ -198,15 +212,7 @@ def test_get_auth_url_round_trip_through_the_hosted_login(env: Env) -> None:
     live, site = env.live, env.site
     email, password = "hopper@example.com", "nanoseconds wire"
     live.services.members.create(live.tenant.site_id, email, password)
-    page = open_example(env)
-    started(page)
-    page.get_by_test_id("hosted-login").click()
-    page.wait_for_url(f"{live.url}/**", timeout=WAIT)
-    page.get_by_test_id("email").fill(email)
-    page.get_by_test_id("password").fill(password)
-    page.get_by_test_id("submit").click()
-    page.wait_for_url(f"{site.page}**", timeout=WAIT)
-    page.wait_for_selector("body[data-started]", state="attached", timeout=WAIT)
+    page = hosted_login(env, email, password)
     started(page)
     assert urlsplit(page.url).fragment == ""  # the page consumed code and state
 
@@ -367,15 +373,7 @@ def test_logout_returns_to_the_client_and_refuses_the_old_token(env: Env) -> Non
     live, site = env.live, env.site
     email, password = "liskov@example.com", "substitution principle"
     live.services.members.create(live.tenant.site_id, email, password)
-    page = open_example(env)
-    started(page)
-    page.get_by_test_id("hosted-login").click()
-    page.wait_for_url(f"{live.url}/**", timeout=WAIT)
-    page.get_by_test_id("email").fill(email)
-    page.get_by_test_id("password").fill(password)
-    page.get_by_test_id("submit").click()
-    page.wait_for_url(f"{site.page}**", timeout=WAIT)
-    page.wait_for_selector("body[data-started]", state="attached", timeout=WAIT)
+    page = hosted_login(env, email, password)
     shows(page, "logged-in", "true")
     member = tokens(page, live.tenant.client_id)
     assert token_info(live, member["accessToken"]["value"])["active"] is True
