@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
+from ..bootstrap import bootstrap
 from ..logs import configure as configure_logs
 from ..settings import Settings
 from . import account, checkout, health, hosted, identity_api, oauth, openapi, session_api
@@ -14,7 +15,7 @@ from .errors import exception_handlers
 from .hotpath import HotPath
 from .metrics import Metrics, learn_routes
 from .middleware import RequestIdMiddleware, TrustedProxies
-from .services import Services, bootstrap
+from .services import Services
 
 __all__ = ["app_from_env", "create_app"]
 

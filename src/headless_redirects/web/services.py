@@ -1,4 +1,4 @@
-"""The wired-up services one app instance uses (built once by ``bootstrap``)."""
+"""The wired-up services one app instance uses (built once by ``headless_redirects.bootstrap``)."""
 
 from __future__ import annotations
 
@@ -13,26 +13,21 @@ from ..service.idempotency import Idempotency
 from ..service.identity import IdentityService
 from ..service.keys import KeyRing
 from ..service.mail import Mailer
-from ..service.members import Limits, MemberService
+from ..service.members import MemberService
 from ..service.session_api import SessionApi
 from ..service.tenancy import TenantCache
 from ..service.tokens import TokenService
-from ..service.webhooks import Dispatcher, EventWriter, WebhookRegistry, parse_schedule
+from ..service.webhooks import Dispatcher
 from ..settings import Settings
-from ..storage.changes import ChangeFeed, PostgresListener
+from ..storage.changes import ChangeFeed
 from ..storage.database import Database
-from ..storage.idempotency import IdempotencyStore
 from ..storage.identity import IdentityStore
-from ..storage.mail import MailStore
-from ..storage.migrate import upgrade
 from ..storage.orders import OrderStore
-from ..storage.redis_failures import RedisFailures
 from ..storage.repository import Store
-from ..storage.session_queries import SessionQueries
 from ..storage.webhooks import WebhookStore
 from .rate_limits import ApiLimits
 
-__all__ = ["Services", "bootstrap", "services_of"]
+__all__ = ["Services", "services_of"]
 
 
 @dataclass(frozen=True)
@@ -68,48 +63,6 @@ class Services:
         if provider is None:
             provider = self.providers[name] = load_provider(name, ProviderContext(self.orders))
         return provider
-
-
-def bootstrap(settings: Settings, *, migrate: bool = True) -> Services:
-    """Build every service from settings; ``migrate`` applies migrations first."""
-    db = Database(settings.database_url, background_checkpoints=True, group_commit=True,
-                  pool_size=settings.database_pool_size)
-    if migrate:
-        upgrade(db.engine)
-    store = Store(db)
-    changes = ChangeFeed()
-    keys = KeyRing(store, issuer=settings.public_url.rstrip("/"), changes=changes)
-    keys.load()
-    tenants = TenantCache(store, settings.tenant_cache_seconds, changes)
-    if not db.is_sqlite:
-        listener = PostgresListener(db.url, changes)
-        listener.start()
-        db.on_dispose(listener.stop)
-    identity = IdentityStore(db, store.fast)
-    tokens = TokenService(store, keys, tenants, settings, identity)
-    members = MemberService(identity, Limits(settings.login_failures_per_account, settings.login_failures_per_ip,
-                                             settings.login_failure_window), db)
-    if settings.redis_url:
-        failures = RedisFailures(settings.redis_url)
-        members.failure_store = failures
-        db.on_dispose(failures.close)
-    mailer = Mailer(MailStore(db), settings)
-    identity_api = IdentityService(store, identity, members, tokens, tenants, mailer, settings)
-    sessions = SessionService(store, tenants, tokens, settings)
-    flows = FlowService(store, identity, tokens, settings)
-    idempotency = Idempotency(IdempotencyStore(db, store.fast), settings)
-    sessions.idempotency = idempotency.store
-    webhooks = WebhookStore(db)
-    events = EventWriter(WebhookRegistry(webhooks), settings.public_url)
-    store.events = identity.events = events
-    dispatcher = Dispatcher(webhooks, db.run, parse_schedule(settings.webhook_retry_schedule),
-                            poll=settings.webhook_poll_interval, sweep=store.sweep_expired)
-    events.on_write = dispatcher.wake
-    db.on_dispose(dispatcher.stop)
-    return Services(settings, db, store, keys, tenants, tokens, sessions, identity, members, flows,
-                    OrderStore(db), {}, identity_api, mailer, webhooks, dispatcher,
-                    SessionApi(store, SessionQueries(db), settings), idempotency, changes,
-                    ApiLimits(settings.redis_url, settings.api_rate_limit_per_site, settings.api_rate_limit_per_key))
 
 
 def services_of(request: Request) -> Services:

@@ -1,0 +1,92 @@
+"""The composition root: one ``bootstrap`` wires storage and services for the web app and the CLI.
+
+- ``bootstrap(settings)`` builds what a server instance runs on (``web.app.create_app``): the
+  SQLite checkpointer thread and group commit, the PostgreSQL change listener. The webhook
+  dispatcher is built here and started by the app with the first request (``web.background``).
+- ``bootstrap(settings, background=False)`` builds the same services with no background work,
+  for a command that runs and ends.
+- ``bootstrap_admin(settings)`` is the CLI's: the database checked by ``startup`` (a bad URL or an
+  unreachable or read-only database is one line and exit code 2 or 3), migrated, and the admin
+  service over the services ``bootstrap`` wires.
+"""
+
+from __future__ import annotations
+
+from .service.create_session import SessionService
+from .service.flows import FlowService
+from .service.idempotency import Idempotency
+from .service.identity import IdentityService
+from .service.keys import KeyRing
+from .service.mail import Mailer
+from .service.members import Limits, MemberService
+from .service.session_api import SessionApi
+from .service.tenancy import TenantCache
+from .service.tokens import TokenService
+from .service.webhooks import Dispatcher, EventWriter, WebhookRegistry, parse_schedule
+from .settings import Settings
+from .storage.changes import ChangeFeed, PostgresListener
+from .storage.database import Database
+from .storage.idempotency import IdempotencyStore
+from .storage.identity import IdentityStore
+from .storage.mail import MailStore
+from .storage.migrate import upgrade
+from .storage.orders import OrderStore
+from .storage.redis_failures import RedisFailures
+from .storage.repository import Store
+from .storage.session_queries import SessionQueries
+from .storage.webhooks import WebhookStore
+from .web.rate_limits import ApiLimits
+from .web.services import Services
+
+__all__ = ["bootstrap"]
+
+
+def bootstrap(settings: Settings, *, migrate: bool = True, background: bool = True,
+              db: Database | None = None) -> Services:
+    """Build every service from settings.
+
+    ``migrate`` applies migrations first. ``background=False`` starts no thread: no SQLite
+    checkpointer or group commit (a command's writes must be durable as each returns, with no
+    event loop to flush a group) and no PostgreSQL change listener. ``db``: a database already
+    opened (and checked) by the caller, used as it is.
+    """
+    if db is None:
+        db = Database(settings.database_url, background_checkpoints=background, group_commit=background,
+                      pool_size=settings.database_pool_size)
+    if migrate:
+        upgrade(db.engine)
+    store = Store(db)
+    changes = ChangeFeed()
+    keys = KeyRing(store, issuer=settings.public_url.rstrip("/"), changes=changes)
+    keys.load()
+    tenants = TenantCache(store, settings.tenant_cache_seconds, changes)
+    if background and not db.is_sqlite:
+        listener = PostgresListener(db.url, changes)
+        listener.start()
+        db.on_dispose(listener.stop)
+    identity = IdentityStore(db, store.fast)
+    tokens = TokenService(store, keys, tenants, settings, identity)
+    members = MemberService(identity, Limits(settings.login_failures_per_account, settings.login_failures_per_ip,
+                                             settings.login_failure_window), db)
+    if settings.redis_url:
+        failures = RedisFailures(settings.redis_url)
+        members.failure_store = failures
+        db.on_dispose(failures.close)
+    mailer = Mailer(MailStore(db), settings)
+    identity_api = IdentityService(store, identity, members, tokens, tenants, mailer, settings)
+    sessions = SessionService(store, tenants, tokens, settings)
+    flows = FlowService(store, identity, tokens, settings)
+    idempotency = Idempotency(IdempotencyStore(db, store.fast), settings)
+    sessions.idempotency = idempotency.store
+    webhooks = WebhookStore(db)
+    events = EventWriter(WebhookRegistry(webhooks), settings.public_url)
+    store.events = identity.events = events
+    dispatcher = Dispatcher(webhooks, db.run, parse_schedule(settings.webhook_retry_schedule),
+                            poll=settings.webhook_poll_interval, sweep=store.sweep_expired)
+    events.on_write = dispatcher.wake
+    db.on_dispose(dispatcher.stop)
+    return Services(settings, db, store, keys, tenants, tokens, sessions, identity, members, flows,
+                    OrderStore(db), {}, identity_api, mailer, webhooks, dispatcher,
+                    SessionApi(store, SessionQueries(db), settings), idempotency, changes,
+                    ApiLimits(settings.redis_url, settings.api_rate_limit_per_site, settings.api_rate_limit_per_key))
+
