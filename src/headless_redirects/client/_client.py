@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 import httpx
 
 from ._auth import ApiKeyStrategy, OAuthStrategy
 from ._core import DEFAULT_BASE_URL, Operation, RetryPolicy, run_async, run_sync
+from ._intents import CreateRedirectSessionParams
 from ._models import (
     OAuthData,
     RedirectSession,
@@ -25,7 +26,6 @@ __all__ = ["AsyncClient", "Client", "create_async_client", "create_client", "red
 
 Strategy = OAuthStrategy | ApiKeyStrategy
 T = TypeVar("T")
-Json = dict[str, Any]  # an intent's or preferences' parameters (snake_case keys)
 
 
 class _RedirectsModule:
@@ -50,17 +50,12 @@ class _SyncRedirects:
     def __init__(self, client: Client) -> None:
         self._client = client
 
-    def create_redirect_session(self, *, ecom_checkout: Json | None = None, bookings_checkout: Json | None = None,
-                                events_checkout: Json | None = None, paid_plans_checkout: Json | None = None,
-                                login: Json | None = None, logout: Json | None = None, auth: Json | None = None,
-                                stores_product: Json | None = None, bookings_book: Json | None = None,
-                                ecom_order_payment_request: Json | None = None,
-                                callbacks: dict[str, str] | None = None, preferences: Json | None = None,
-                                origin: str | None = None, idempotency_key: str | None = None) -> RedirectSession:
-        """A redirect session for exactly one intent. Sent with an ``Idempotency-Key`` (a fresh
-        random one unless ``idempotency_key`` is given), which the SDK's own retries reuse."""
-        params = dict(locals())
-        del params["self"], params["idempotency_key"]
+    def create_redirect_session(self, *, idempotency_key: str | None = None,
+                                **params: Unpack[CreateRedirectSessionParams]) -> RedirectSession:
+        """A redirect session for exactly one intent (a keyword per intent, typed by
+        ``CreateRedirectSessionParams``), e.g. ``create_redirect_session(ecom_checkout={"checkout_id": ID})``.
+        Sent with an ``Idempotency-Key`` (a fresh random one unless ``idempotency_key`` is
+        given), which the SDK's own retries reuse."""
         c = self._client
         return c._run(create_session_op(c.strategy, c.base_url, params, idempotency_key))
 
@@ -97,18 +92,9 @@ class _AsyncRedirects:
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
 
-    async def create_redirect_session(self, *, ecom_checkout: Json | None = None,
-                                      bookings_checkout: Json | None = None, events_checkout: Json | None = None,
-                                      paid_plans_checkout: Json | None = None, login: Json | None = None,
-                                      logout: Json | None = None, auth: Json | None = None,
-                                      stores_product: Json | None = None, bookings_book: Json | None = None,
-                                      ecom_order_payment_request: Json | None = None,
-                                      callbacks: dict[str, str] | None = None, preferences: Json | None = None,
-                                      origin: str | None = None,
-                                      idempotency_key: str | None = None) -> RedirectSession:
+    async def create_redirect_session(self, *, idempotency_key: str | None = None,
+                                      **params: Unpack[CreateRedirectSessionParams]) -> RedirectSession:
         """The async twin of ``Client.redirects.create_redirect_session``."""
-        params = dict(locals())
-        del params["self"], params["idempotency_key"]
         c = self._client
         return await c._run(create_session_op(c.strategy, c.base_url, params, idempotency_key))
 

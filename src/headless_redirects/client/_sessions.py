@@ -6,12 +6,14 @@ Each is written once as an operation (see ``_core``); ``_client`` binds them syn
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
 import httpx
 
 from ._core import RETRY_SAFE, Operation, camelize, raise_for_status
+from ._intents import PARAMETER_KEYWORDS
 from ._models import RedirectSession, RedirectSessionInfo, RedirectSessionsPage, SessionState
 
 __all__ = ["SESSIONS_PATH", "SESSION_PATH", "Authenticates", "create_session_op", "expire_session_op", "get_session_op",
@@ -32,8 +34,12 @@ def new_idempotency_key() -> str:
     return str(uuid.uuid4())
 
 
-def create_session_op(strategy: Authenticates, base_url: str, params: dict[str, Any],
+def create_session_op(strategy: Authenticates, base_url: str, params: Mapping[str, Any],
                       idempotency_key: str | None = None) -> Operation[RedirectSession]:
+    # The keywords come in as **params: refuse a misspelt one as a plain signature would.
+    unknown = sorted(params.keys() - PARAMETER_KEYWORDS)
+    if unknown:
+        raise TypeError(f"create_redirect_session() got unexpected keyword arguments: {', '.join(unknown)}")
     # The key is chosen once per call; the core's retries resend this very request (same body,
     # same key), so a create whose answer was lost is answered from the first one.
     key = new_idempotency_key() if idempotency_key is None else idempotency_key

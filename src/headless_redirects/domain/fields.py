@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .errors import FieldViolation, Rule
 
-__all__ = ["MAX_DEPTH", "Reader", "TooDeep", "camelize", "is_guid"]
+__all__ = ["MAX_DEPTH", "Reader", "TooDeep", "camelize", "is_guid", "parse_rfc3339"]
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _SNAKE = re.compile(r"_([a-z0-9])")
@@ -66,7 +66,7 @@ def _is_timezone(name: str) -> bool:
     return True
 
 
-def _parse_rfc3339(value: str) -> datetime | None:
+def parse_rfc3339(value: str) -> datetime | None:
     if not re.match(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$", value):
         return None
     try:
@@ -76,7 +76,8 @@ def _parse_rfc3339(value: str) -> datetime | None:
 
 
 class Reader:
-    """Typed access to a JSON object that records a violation instead of raising."""
+    """Typed checks of JSON values that record a violation instead of raising. Each takes the
+    value as given (``None`` when absent) and the field's dotted path for the violation."""
 
     def __init__(self, violations: list[FieldViolation]) -> None:
         self.violations = violations
@@ -84,8 +85,7 @@ class Reader:
     def fail(self, path: str, rule: str, description: str, **data: Any) -> None:
         self.violations.append(FieldViolation(path, description, rule, dict(data)))
 
-    def obj(self, parent: dict[str, Any], key: str, path: str, *, required: bool = False) -> dict[str, Any] | None:
-        value = parent.get(key)
+    def obj(self, value: Any, path: str, *, required: bool = False) -> dict[str, Any] | None:
         if value is None:
             if required:
                 self.fail(path, Rule.REQUIRED_FIELD, "is required")
@@ -95,19 +95,8 @@ class Reader:
             return None
         return value
 
-    def string(
-        self,
-        parent: dict[str, Any],
-        key: str,
-        path: str,
-        *,
-        required: bool = False,
-        max_length: int | None = None,
-    ) -> str | None:
-        value = parent.get(key)
-        if value is None or (value == "" and required):
-            if required:
-                self.fail(path, Rule.REQUIRED_FIELD, "is required")
+    def string(self, value: Any, path: str, *, max_length: int | None = None) -> str | None:
+        if value is None:
             return None
         if not isinstance(value, str):
             self.fail(path, Rule.FORMAT, "must be a string")
@@ -117,17 +106,16 @@ class Reader:
             return None
         return value
 
-    def guid(self, parent: dict[str, Any], key: str, path: str, *, required: bool = False) -> str | None:
-        value = self.string(parent, key, path, required=required, max_length=36)
-        if value is None or value == "":
+    def guid(self, value: Any, path: str) -> str | None:
+        text = self.string(value, path, max_length=36)
+        if text is None or text == "":
             return None
-        if not is_guid(value):
+        if not is_guid(text):
             self.fail(path, Rule.FORMAT, "must be a GUID", format="GUID")
             return None
-        return value.lower()
+        return text.lower()
 
-    def boolean(self, parent: dict[str, Any], key: str, path: str, default: bool) -> bool:
-        value = parent.get(key)
+    def boolean(self, value: Any, path: str, default: bool) -> bool:
         if value is None:
             return default
         if not isinstance(value, bool):
@@ -135,8 +123,7 @@ class Reader:
             return default
         return value
 
-    def integer(self, parent: dict[str, Any], key: str, path: str) -> int | None:
-        value = parent.get(key)
+    def integer(self, value: Any, path: str) -> int | None:
         if value is None:
             return None
         # proto3 JSON sends 64-bit integers as strings; 32-bit ones as numbers.
@@ -150,36 +137,31 @@ class Reader:
             return None
         return value
 
-    def enum(
-        self, parent: dict[str, Any], key: str, path: str, allowed: tuple[str, ...]
-    ) -> str | None:
-        value = self.string(parent, key, path)
-        if value is None:
+    def enum(self, value: Any, path: str, allowed: tuple[str, ...]) -> str | None:
+        text = self.string(value, path)
+        if text is None:
             return None
-        if value not in allowed:
-            self.fail(
-                path,
-                Rule.INVALID_ENUM_VALUE,
-                f"must be one of {', '.join(allowed)}",
-                allowed=list(allowed),
-            )
+        if text not in allowed:
+            # A single allowed value reads as a rule ("must be code"), several as a list.
+            what = allowed[0] if len(allowed) == 1 else "one of " + ", ".join(allowed)
+            self.fail(path, Rule.INVALID_ENUM_VALUE, f"must be {what}", allowed=list(allowed))
             return None
-        return value
+        return text
 
-    def timezone(self, parent: dict[str, Any], key: str, path: str) -> str | None:
-        value = self.string(parent, key, path, max_length=40)
-        if value is None:
+    def timezone(self, value: Any, path: str) -> str | None:
+        text = self.string(value, path, max_length=40)
+        if text is None:
             return None
-        if not _is_timezone(value):
+        if not _is_timezone(text):
             self.fail(path, Rule.FORMAT, "must be an IANA time zone name, such as Europe/Berlin")
             return None
-        return value
+        return text
 
-    def datetime(self, parent: dict[str, Any], key: str, path: str, *, required: bool = False) -> datetime | None:
-        value = self.string(parent, key, path, required=required, max_length=64)
-        if value is None:
+    def datetime(self, value: Any, path: str) -> datetime | None:
+        text = self.string(value, path, max_length=64)
+        if text is None:
             return None
-        parsed = _parse_rfc3339(value)
+        parsed = parse_rfc3339(text)
         if parsed is None:
             self.fail(path, Rule.FORMAT, "must be an RFC 3339 date-time", format="date-time")
         return parsed

@@ -1,19 +1,21 @@
 """The Create Redirect Session request: its intents, their rules, and where each one leads.
 
-Validation runs in two passes whose violations are reported together: :func:`parse_request`
-checks everything the body alone can tell; :func:`check_against_apps` checks what needs the
-site's OAuth apps (callback domains, redirect URIs, client ids).
+Every intent is declared once in :mod:`.catalogue`; this module validates a request by those
+declarations and builds its session URL. Validation runs in two passes whose violations are
+reported together: :func:`parse_request` checks everything the body alone can tell;
+:func:`check_against_apps` checks what needs the site's OAuth apps (callback domains, redirect
+URIs, client ids).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .bookings import parse_bookings_checkout
 from .callbacks import check_callback_url
+from .catalogue import CALLBACK_FIELDS, CATALOGUE, Catalogue
+from .catalogue.reading import read_intent
 from .errors import FieldViolation, Rule
 from .fields import Reader, TooDeep, camelize
 
@@ -32,63 +34,10 @@ __all__ = [
 ]
 
 AUTH_INTENT = "auth"
-INTENTS = (
-    "bookingsCheckout",
-    "ecomCheckout",
-    "eventsCheckout",
-    "paidPlansCheckout",
-    "login",
-    "logout",
-    "auth",
-    "storesProduct",
-    "bookingsBook",
-    "ecomOrderPaymentRequest",
-)
-# Hosted-page path of each intent on the site's base URL (documented in the README).
-INTENT_PATHS = {
-    "bookingsCheckout": "/flow/bookings-checkout",
-    "ecomCheckout": "/flow/ecom-checkout",
-    "eventsCheckout": "/flow/events-checkout",
-    "paidPlansCheckout": "/flow/plans-checkout",
-    "login": "/flow/login",
-    "logout": "/flow/logout",
-    "auth": "/_api/oauth2/authorize",
-    "storesProduct": "/flow/product",
-    "bookingsBook": "/flow/book",
-    "ecomOrderPaymentRequest": "/flow/payment-request",
-}
-CALLBACK_FIELDS = (
-    "thankYouPageUrl",
-    "postFlowUrl",
-    "loginUrl",
-    "bookingsServiceListUrl",
-    "cartPageUrl",
-    "planListUrl",
-)
+INTENTS = CATALOGUE.names
+INTENT_PATHS = CATALOGUE.paths
 SESSION_ID_PARAM = "redirectSessionId"
-# Intent fields copied into the URL because the destination page renders from them.
-_URL_FIELDS = {
-    "ecomCheckout": ("checkoutId",),
-    "eventsCheckout": ("reservationId", "eventSlug"),
-    "paidPlansCheckout": ("planId",),
-    "storesProduct": ("productSlug",),
-    "bookingsBook": ("resourceId",),
-    "ecomOrderPaymentRequest": ("paymentRequestId",),
-}
-_AUTH_URL_FIELDS = (
-    ("clientId", "client_id"),
-    ("responseType", "response_type"),
-    ("redirectUri", "redirect_uri"),
-    ("scope", "scope"),
-    ("state", "state"),
-    ("responseMode", "response_mode"),
-    ("codeChallenge", "code_challenge"),
-    ("codeChallengeMethod", "code_challenge_method"),
-    ("nonce", "nonce"),
-)
 _MAPS = frozenset({"additionalQueryParameters"})
-_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-_PKCE_CHALLENGE = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
 MAX_QUERY_PARAMETERS = 50
 
 
@@ -122,7 +71,9 @@ class SessionRequest:
     @property
     def intent_client_id(self) -> str | None:
         """The OAuth app the intent itself names (``logout``, ``auth``), if any."""
-        return self.params.get("clientId") if self.intent in ("logout", AUTH_INTENT) else None
+        entry = CATALOGUE.get(self.intent)
+        key = entry.app_param if entry is not None else None
+        return None if key is None else self.params.get(key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +85,9 @@ class AppRules:
     redirect_uris: tuple[str, ...]
 
 
-def parse_request(body: Any) -> tuple[SessionRequest | None, list[FieldViolation]]:
+def parse_request(
+    body: Any, catalogue: Catalogue = CATALOGUE
+) -> tuple[SessionRequest | None, list[FieldViolation]]:
     """Check everything the body alone can tell. Returns the request (``None`` when its intent
     could not be determined) and every violation found."""
     violations: list[FieldViolation] = []
@@ -147,13 +100,13 @@ def parse_request(body: Any) -> tuple[SessionRequest | None, list[FieldViolation
     except TooDeep as exc:
         r.fail("", Rule.VALIDATION, str(exc))
         return None, violations
-    present = [name for name in INTENTS if body.get(name) is not None]
+    present = [name for name in catalogue.names if body.get(name) is not None]
     if not present:
         r.fail(
             "intent",
             Rule.REQUIRED_ONE_OF_FIELD,
-            "exactly one intent is required: " + ", ".join(INTENTS),
-            oneOf=list(INTENTS),
+            "exactly one intent is required: " + ", ".join(catalogue.names),
+            oneOf=list(catalogue.names),
         )
     elif len(present) > 1:
         for name in present:
@@ -161,19 +114,16 @@ def parse_request(body: Any) -> tuple[SessionRequest | None, list[FieldViolation
 
     callbacks = _parse_callbacks(r, body)
     preferences = _parse_preferences(r, body)
-    origin = r.string(body, "origin", "origin", max_length=2048)
+    origin = r.string(body.get("origin"), "origin", max_length=2048)
 
     if len(present) != 1:
         return None, violations
-    intent = present[0]
-    params, prompt = _INTENT_PARSERS[intent](r, body, intent)
-    if intent == AUTH_INTENT and "postFlowUrl" in callbacks:
-        r.fail(
-            "callbacks.postFlowUrl",
-            Rule.FIELD_NOT_ALLOWED,
-            "must not be set for the auth intent: use auth.authRequest.redirectUri",
-        )
-    reserved = reserved_parameters(intent)
+    entry = catalogue[present[0]]
+    params, prompt = read_intent(r, entry, r.obj(body[entry.name], entry.name) or {})
+    for name, reason in entry.refused_callbacks:
+        if name in callbacks:
+            r.fail(f"callbacks.{name}", Rule.FIELD_NOT_ALLOWED, reason)
+    reserved = reserved_parameters(entry.name, catalogue)
     for key in preferences.additional_query_parameters:
         if key in reserved:
             r.fail(
@@ -181,34 +131,30 @@ def parse_request(body: Any) -> tuple[SessionRequest | None, list[FieldViolation
                 Rule.FIELD_NOT_ALLOWED,
                 f"'{key}' is set by the service and cannot be overridden",
             )
-    request = SessionRequest(intent, params, callbacks, preferences, origin, prompt)
+    request = SessionRequest(entry.name, params, callbacks, preferences, origin, prompt)
     return request, violations
 
 
-def reserved_parameters(intent: str) -> frozenset[str]:
+def reserved_parameters(intent: str, catalogue: Catalogue = CATALOGUE) -> frozenset[str]:
     """Query parameter names the service sets for ``intent``."""
-    names = {SESSION_ID_PARAM}
-    if intent == AUTH_INTENT:
-        names.update(wire for _, wire in _AUTH_URL_FIELDS)
-        names.add("prompt")
-    names.update(_URL_FIELDS.get(intent, ()))
-    return frozenset(names)
+    return frozenset((SESSION_ID_PARAM, *catalogue[intent].url_parameters))
 
 
 def check_against_apps(
     request: SessionRequest,
     apps: Mapping[str, AppRules],
     callback_app: str | None,
+    catalogue: Catalogue = CATALOGUE,
 ) -> list[FieldViolation]:
     """Checks that need the site's apps. ``callback_app`` is the caller's app (from its token);
     ``None`` (an API-key caller) checks callbacks against every app of the site, unless the
     intent names its own app."""
     violations: list[FieldViolation] = []
     r = Reader(violations)
-    intent_client = request.intent_client_id
-    client_path = "logout.clientId" if request.intent == "logout" else "auth.authRequest.clientId"
+    entry = catalogue[request.intent]
+    intent_client = request.params.get(entry.app_param) if entry.app_param is not None else None
     if intent_client is not None and intent_client not in apps:
-        r.fail(client_path, Rule.VALIDATION, "is not an OAuth app of this site")
+        r.fail(str(entry.app_path), Rule.VALIDATION, "is not an OAuth app of this site")
         return violations
     if intent_client is not None:
         domains = apps[intent_client].allowed_domains
@@ -220,14 +166,11 @@ def check_against_apps(
         problem = check_callback_url(url, domains)
         if problem is not None:
             r.fail(f"callbacks.{name}", problem.rule, problem.description)
-    if request.intent == AUTH_INTENT and intent_client is not None:
-        redirect_uri = request.params.get("redirectUri")
+    if entry.redirect_uri_param is not None and intent_client is not None:
+        key, path = entry.redirect_uri_param
+        redirect_uri = request.params.get(key)
         if redirect_uri is not None and redirect_uri not in apps[intent_client].redirect_uris:
-            r.fail(
-                "auth.authRequest.redirectUri",
-                Rule.VALIDATION,
-                "must exactly match one of the app's allowed redirect URIs",
-            )
+            r.fail(path, Rule.VALIDATION, "must exactly match one of the app's allowed redirect URIs")
     return violations
 
 
@@ -237,10 +180,12 @@ def destination(
     base_url: str,
     page_settings: Mapping[str, Any],
     header_lang: str | None,
+    catalogue: Catalogue = CATALOGUE,
 ) -> tuple[str, dict[str, str]]:
     """The hosted page's endpoint and query parameters for a session (SPEC §3, §5)."""
-    path = INTENT_PATHS[request.intent]
-    custom = page_settings.get(request.intent) if request.intent != AUTH_INTENT else None
+    entry = catalogue[request.intent]
+    path = entry.path
+    custom = page_settings.get(entry.name) if entry.site_page else None
     if isinstance(custom, dict) and isinstance(custom.get("path"), str):
         prefs = request.preferences
         published = bool(custom.get("published"))
@@ -251,18 +196,12 @@ def destination(
             path = custom["path"]
     endpoint = base_url.rstrip("/") + path
     params: dict[str, str] = {}
-    if request.intent == AUTH_INTENT:
-        for key, wire in _AUTH_URL_FIELDS:
-            value = request.params.get(key)
-            if value is not None:
-                params[wire] = value
-        if request.prompt is not None:
-            params["prompt"] = request.prompt
-    else:
-        for key in _URL_FIELDS.get(request.intent, ()):
-            value = request.params.get(key)
-            if value is not None:
-                params[key] = value
+    for key, wire in entry.url_fields:
+        value = request.params.get(key)
+        if value is not None:
+            params[wire] = value
+    if entry.prompt_url_name is not None and request.prompt is not None:
+        params[entry.prompt_url_name] = request.prompt
     params[SESSION_ID_PARAM] = session_id
     params.update(request.preferences.additional_query_parameters)
     if header_lang is not None and "lang" not in params:
@@ -274,24 +213,24 @@ def destination(
 
 
 def _parse_callbacks(r: Reader, body: dict[str, Any]) -> dict[str, str]:
-    raw = r.obj(body, "callbacks", "callbacks")
+    raw = r.obj(body.get("callbacks"), "callbacks")
     if raw is None:
         return {}
     out: dict[str, str] = {}
     for name in CALLBACK_FIELDS:
-        value = r.string(raw, name, f"callbacks.{name}", max_length=2048)
+        value = r.string(raw.get(name), f"callbacks.{name}", max_length=2048)
         if value:
             out[name] = value
     return out
 
 
 def _parse_preferences(r: Reader, body: dict[str, Any]) -> Preferences:
-    raw = r.obj(body, "preferences", "preferences")
+    raw = r.obj(body.get("preferences"), "preferences")
     if raw is None:
         return Preferences()
     path = "preferences.additionalQueryParameters"
     extra: dict[str, str] = {}
-    params = r.obj(raw, "additionalQueryParameters", path)
+    params = r.obj(raw.get("additionalQueryParameters"), path)
     if params is not None:
         if len(params) > MAX_QUERY_PARAMETERS:
             r.fail(path, Rule.MAX_SIZE, f"must have at most {MAX_QUERY_PARAMETERS} entries",
@@ -304,125 +243,8 @@ def _parse_preferences(r: Reader, body: dict[str, Any]) -> Preferences:
             else:
                 extra[key] = value
     return Preferences(
-        use_generic_wix_pages=r.boolean(raw, "useGenericWixPages", "preferences.useGenericWixPages", True),
-        maintain_identity=r.boolean(raw, "maintainIdentity", "preferences.maintainIdentity", True),
+        use_generic_wix_pages=r.boolean(raw.get("useGenericWixPages"), "preferences.useGenericWixPages", True),
+        maintain_identity=r.boolean(raw.get("maintainIdentity"), "preferences.maintainIdentity", True),
         additional_query_parameters=extra,
-        check_if_publish=r.boolean(raw, "checkIfPublish", "preferences.checkIfPublish", False),
+        check_if_publish=r.boolean(raw.get("checkIfPublish"), "preferences.checkIfPublish", False),
     )
-
-
-# --- parsers of each intent ---------------------------------------------------------------
-
-_Parsed = tuple[dict[str, Any], str | None]
-
-
-def _keep(**values: Any) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if v is not None}
-
-
-def _ecom_checkout(r: Reader, body: dict[str, Any], name: str) -> _Parsed:
-    raw = r.obj(body, name, name) or {}
-    return _keep(checkoutId=r.guid(raw, "checkoutId", f"{name}.checkoutId", required=True)), None
-
-
-def _events_checkout(r: Reader, body: dict[str, Any], name: str) -> _Parsed:
-    raw = r.obj(body, name, name) or {}
-    slug = r.string(raw, "eventSlug", f"{name}.eventSlug", required=True, max_length=150)
-    if slug is not None and not _SLUG.match(slug):
-        r.fail(f"{name}.eventSlug", Rule.FORMAT, "must be a URL slug such as my-event-4")
-        slug = None
-    return _keep(
-        reservationId=r.guid(raw, "reservationId", f"{name}.reservationId", required=True),
-        eventSlug=slug,
-    ), None
-
-
-def _plans_checkout(r: Reader, body: dict[str, Any], name: str) -> _Parsed:
-    raw = r.obj(body, name, name) or {}
-    return _keep(
-        planId=r.guid(raw, "planId", f"{name}.planId", required=True),
-        checkoutData=r.string(raw, "checkoutData", f"{name}.checkoutData", max_length=1024),
-    ), None
-
-
-def _login(r: Reader, body: dict[str, Any], name: str) -> _Parsed:
-    r.obj(body, name, name)
-    return {}, None
-
-
-def _logout(r: Reader, body: dict[str, Any], name: str) -> _Parsed:
-    raw = r.obj(body, name, name) or {}
-    return _keep(clientId=r.guid(raw, "clientId", f"{name}.clientId", required=True)), None
-
-
-def _stores_product(r: Reader, body: dict[str, Any], name: str) -> _Parsed:
-    raw = r.obj(body, name, name) or {}
-    slug = r.string(raw, "productSlug", f"{name}.productSlug", required=True, max_length=150)
-    return _keep(productSlug=slug), None
-
-
-def _bookings_book(r: Reader, body: dict[str, Any], name: str) -> _Parsed:
-    raw = r.obj(body, name, name) or {}
-    return _keep(resourceId=r.guid(raw, "resourceId", f"{name}.resourceId")), None
-
-
-def _payment_request(r: Reader, body: dict[str, Any], name: str) -> _Parsed:
-    raw = r.obj(body, name, name) or {}
-    return _keep(
-        paymentRequestId=r.guid(raw, "paymentRequestId", f"{name}.paymentRequestId", required=True)
-    ), None
-
-
-def _auth(r: Reader, body: dict[str, Any], name: str) -> _Parsed:
-    raw = r.obj(body, name, name) or {}
-    prompt = r.enum(raw, "prompt", f"{name}.prompt", ("login", "none"))
-    base = f"{name}.authRequest"
-    req = r.obj(raw, "authRequest", base, required=True)
-    if req is None:
-        return {}, prompt
-    response_mode = r.enum(req, "responseMode", f"{base}.responseMode", ("query", "fragment", "web_message"))
-    redirect_uri = r.string(req, "redirectUri", f"{base}.redirectUri", max_length=2048) or None
-    if redirect_uri is None and response_mode != "web_message":
-        r.fail(f"{base}.redirectUri", Rule.REQUIRED_FIELD,
-               "is required unless responseMode is web_message")
-    challenge = r.string(req, "codeChallenge", f"{base}.codeChallenge", max_length=128) or None
-    if challenge is not None and not _PKCE_CHALLENGE.match(challenge):
-        r.fail(f"{base}.codeChallenge", Rule.FORMAT,
-               "must be 43 to 128 characters of [A-Za-z0-9-._~] (RFC 7636 §4.2)")
-    # PKCE is required for the code flow (RFC 9700 §2.1.1: public clients MUST use it).
-    if challenge is None and req.get("codeChallenge") in (None, ""):
-        r.fail(f"{base}.codeChallenge", Rule.REQUIRED_FIELD, "is required: PKCE (RFC 7636) protects every code")
-    method_value = req.get("codeChallengeMethod")
-    method = r.enum(req, "codeChallengeMethod", f"{base}.codeChallengeMethod", ("S256", "S512"))
-    if method_value is None:  # a plain, unknown or empty method is reported by enum() already
-        r.fail(f"{base}.codeChallengeMethod", Rule.REQUIRED_FIELD, "is required: S256 or S512")
-    response_type = r.string(req, "responseType", f"{base}.responseType", required=True)
-    if response_type is not None and response_type != "code":
-        r.fail(f"{base}.responseType", Rule.INVALID_ENUM_VALUE, "must be code", allowed=["code"])
-    params = _keep(
-        clientId=r.guid(req, "clientId", f"{base}.clientId", required=True),
-        responseType=response_type,
-        redirectUri=redirect_uri,
-        scope=r.string(req, "scope", f"{base}.scope", max_length=512) or None,
-        state=r.string(req, "state", f"{base}.state", max_length=1024) or None,
-        responseMode=response_mode or "query",
-        codeChallenge=challenge,
-        codeChallengeMethod=method,
-        sessionToken=r.string(req, "sessionToken", f"{base}.sessionToken", max_length=4096) or None,
-        nonce=r.string(req, "nonce", f"{base}.nonce", max_length=512) or None,
-    )
-    return params, prompt
-
-
-_INTENT_PARSERS: dict[str, Any] = {
-    "bookingsCheckout": parse_bookings_checkout,
-    "ecomCheckout": _ecom_checkout,
-    "eventsCheckout": _events_checkout,
-    "paidPlansCheckout": _plans_checkout,
-    "login": _login,
-    "logout": _logout,
-    "auth": _auth,
-    "storesProduct": _stores_product,
-    "bookingsBook": _bookings_book,
-    "ecomOrderPaymentRequest": _payment_request,
-}

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .callbacks import add_query
+from .catalogue import CATALOGUE, Catalogue
 
 __all__ = ["PlacedOrder", "back_target", "callback", "completion_parameters"]
 
@@ -23,37 +24,29 @@ class PlacedOrder:
     event_id: str | None = None
 
 
-def completion_parameters(intent: str, order: PlacedOrder) -> dict[str, str]:
-    """The thank-you page's parameters (the ``thankYouPageUrl`` documentation)."""
-    if intent == "paidPlansCheckout":
-        return {"planOrderId": order.order_id}
-    if intent == "eventsCheckout":
-        assert order.event_id is not None
-        return {"orderNumber": order.order_number, "eventId": order.event_id}
-    return {"orderId": order.order_id}
+def completion_parameters(intent: str, order: PlacedOrder, catalogue: Catalogue = CATALOGUE) -> dict[str, str]:
+    """The thank-you page's parameters (the ``thankYouPageUrl`` documentation), as the intent's
+    catalogue entry declares them."""
+    out: dict[str, str] = {}
+    for name, attribute in catalogue[intent].outcome:
+        value = getattr(order, attribute)
+        if value is None:  # a provider bug (an events order without its event), not a visitor's
+            raise ValueError(f"the placed {intent} order has no {attribute}")
+        out[name] = value
+    return out
 
 
 def callback(url: str, params: Mapping[str, str], member_logged_in: bool) -> str:
     return add_query(url, {**params, "wixMemberLoggedIn": "true" if member_logged_in else "false"})
 
 
-# The "back" control of each flow page: which callback it leads to.
-_BACK = {
-    "ecomCheckout": "cartPageUrl",
-    "storesProduct": "cartPageUrl",
-    "ecomOrderPaymentRequest": "cartPageUrl",
-    "bookingsCheckout": "bookingsServiceListUrl",
-    "bookingsBook": "bookingsServiceListUrl",
-    "paidPlansCheckout": "planListUrl",
-    "eventsCheckout": "postFlowUrl",
-}
-
-
 def back_target(intent: str, callbacks: Mapping[str, str], params: Mapping[str, str],
-                member_logged_in: bool) -> str | None:
-    """The back link's destination; for plans, ``planListUrl`` with ``planIds`` and the
-    ``checkoutData`` that resumes this checkout when passed back."""
-    name = _BACK.get(intent)
+                member_logged_in: bool, catalogue: Catalogue = CATALOGUE) -> str | None:
+    """The back link's destination (the callback the intent's entry names); for plans,
+    ``planListUrl`` with ``planIds`` and the ``checkoutData`` that resumes this checkout when
+    passed back."""
+    entry = catalogue.get(intent)
+    name = entry.back_link if entry is not None else None
     url = callbacks.get(name) if name else None
     if url is None:
         return None

@@ -9,9 +9,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .. import __version__
-from ..domain.intents import CALLBACK_FIELDS
+from ..domain.catalogue import CALLBACK_FIELDS, CATALOGUE
 from .hotpath import SESSION_ROUTES
 from .openapi_identity import identity_paths, identity_schemas
+from .openapi_intents import intent_schemas
 from .openapi_outcomes import IDEMPOTENCY_KEY, outcome_paths, outcome_schemas
 from .openapi_parts import json_content, obj, ref
 from .openapi_site import site_paths
@@ -20,73 +21,10 @@ from .responses import json_response
 __all__ = ["document", "routes"]
 
 _GUID = {"type": "string", "format": "uuid"}
-
-
-
-
-_SLOT = obj({
-    "serviceId": _GUID,
-    "scheduleId": _GUID,
-    "startDate": {"type": "string", "format": "date-time"},
-    "endDate": {"type": "string", "format": "date-time"},
-    "timezone": {"type": "string", "maxLength": 40},
-    "eventId": {"type": "string", "maxLength": 256},
-    "resource": obj({"id": _GUID, "name": {"type": "string", "maxLength": 256}}),
-    "location": obj({
-        "id": _GUID,
-        "name": {"type": "string", "maxLength": 256},
-        "formattedAddress": {"type": "string", "maxLength": 1024},
-        "formattedAddressTranslated": {"type": "string", "maxLength": 1024},
-        "locationType": {"enum": ["UNDEFINED", "OWNER_BUSINESS", "OWNER_CUSTOM", "CUSTOM"]},
-    }),
-}, ["serviceId", "startDate", "endDate"])
-
-_INTENTS: dict[str, Any] = {
-    "bookingsCheckout": obj({
-        "timezone": {"type": "string", "maxLength": 40},
-        "slotAvailability": obj({
-            "slot": _SLOT,
-            "bookable": {"type": "boolean"},
-            "totalSpots": {"type": "integer", "minimum": 0},
-            "openSpots": {"type": "integer", "minimum": 0},
-            "waitingList": obj({"totalSpots": {"type": "integer", "minimum": 0},
-                                 "openSpots": {"type": "integer", "minimum": 0}}),
-            "bookingPolicyViolations": obj({k: {"type": "boolean"} for k in (
-                "tooEarlyToBook", "tooLateToBook", "bookOnlineDisabled", "validSubmissionRequired")}),
-            "locked": {"type": "boolean"},
-        }, ["slot"]),
-    }, ["slotAvailability"]),
-    "ecomCheckout": obj({"checkoutId": _GUID}, ["checkoutId"]),
-    "eventsCheckout": obj({
-        "reservationId": _GUID,
-        "eventSlug": {"type": "string", "maxLength": 150, "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]*$"},
-    }, ["reservationId", "eventSlug"]),
-    "paidPlansCheckout": obj({"planId": _GUID, "checkoutData": {"type": "string", "maxLength": 1024}},
-                              ["planId"]),
-    "login": obj({}),
-    "logout": obj({"clientId": _GUID}, ["clientId"]),
-    "auth": obj({
-        "authRequest": obj({
-            "clientId": _GUID,
-            "responseType": {"enum": ["code"]},
-            "redirectUri": {"type": "string", "maxLength": 2048},
-            "scope": {"type": "string", "maxLength": 512},
-            "state": {"type": "string", "maxLength": 1024},
-            "responseMode": {"enum": ["query", "fragment", "web_message"]},
-            "codeChallenge": {"type": "string", "pattern": "^[A-Za-z0-9._~-]{43,128}$"},
-            "codeChallengeMethod": {"enum": ["S256", "S512"]},
-            "sessionToken": {"type": "string", "maxLength": 4096},
-            "nonce": {"type": "string", "maxLength": 512},
-        }, ["clientId", "responseType", "codeChallenge", "codeChallengeMethod"]),
-        "prompt": {"enum": ["login", "none"]},
-    }, ["authRequest"]),
-    "storesProduct": obj({"productSlug": {"type": "string", "minLength": 1, "maxLength": 150}}, ["productSlug"]),
-    "bookingsBook": obj({"resourceId": _GUID}),
-    "ecomOrderPaymentRequest": obj({"paymentRequestId": _GUID}, ["paymentRequestId"]),
-}
+_INTENTS = intent_schemas(CATALOGUE)
 
 _REQUEST = obj({
-    **{name: ref(f"Intent_{name}") for name in _INTENTS},
+    **{name: ref(f"Intent_{name}") for name in CATALOGUE.names},
     "callbacks": obj({name: {"type": "string", "format": "uri", "maxLength": 2048} for name in CALLBACK_FIELDS}),
     "preferences": obj({
         "useGenericWixPages": {"type": "boolean", "default": True},
@@ -235,7 +173,7 @@ def document() -> dict[str, Any]:
         "OAuthError": _OAUTH_ERROR,
         "TokenRequest": _TOKEN_REQUEST,
         "TokenResponse": _TOKEN_RESPONSE,
-        **{f"Intent_{name}": schema for name, schema in _INTENTS.items()},
+        **_INTENTS,
     }
     return {
         "openapi": "3.1.0",
