@@ -12,7 +12,13 @@
 
 from __future__ import annotations
 
+from . import startup
+from .config import ConfigError
+from .service.admin import AdminService
+from .service.authorize import AuthorizeService
+from .service.checkout import CheckoutService, Providers
 from .service.create_session import SessionService
+from .service.expiry import ExpirySweeper
 from .service.flows import FlowService
 from .service.idempotency import Idempotency
 from .service.identity import IdentityService
@@ -22,6 +28,7 @@ from .service.members import Limits, MemberService
 from .service.session_api import SessionApi
 from .service.tenancy import TenantCache
 from .service.tokens import TokenService
+from .service.unit_of_work import UnitOfWork
 from .service.webhooks import Dispatcher, EventWriter, WebhookRegistry, parse_schedule
 from .settings import Settings
 from .storage.changes import ChangeFeed, PostgresListener
@@ -34,11 +41,12 @@ from .storage.orders import OrderStore
 from .storage.redis_failures import RedisFailures
 from .storage.repository import Store
 from .storage.session_queries import SessionQueries
+from .storage.unit_of_work import SqlUnitOfWork, SqlWrites
 from .storage.webhooks import WebhookStore
 from .web.rate_limits import ApiLimits
 from .web.services import Services
 
-__all__ = ["bootstrap"]
+__all__ = ["bootstrap", "bootstrap_admin"]
 
 
 def bootstrap(settings: Settings, *, migrate: bool = True, background: bool = True,
@@ -74,19 +82,40 @@ def bootstrap(settings: Settings, *, migrate: bool = True, background: bool = Tr
         db.on_dispose(failures.close)
     mailer = Mailer(MailStore(db), settings)
     identity_api = IdentityService(store, identity, members, tokens, tenants, mailer, settings)
-    sessions = SessionService(store, tenants, tokens, settings)
-    flows = FlowService(store, identity, tokens, settings)
     idempotency = Idempotency(IdempotencyStore(db, store.fast), settings)
-    sessions.idempotency = idempotency.store
     webhooks = WebhookStore(db)
     events = EventWriter(WebhookRegistry(webhooks), settings.public_url)
-    store.events = identity.events = events
+    identity.events = events
+    writes = SqlWrites(store.sessions, idempotency.store)
+
+    def uow() -> UnitOfWork:
+        return SqlUnitOfWork(writes, events)
+
+    sessions = SessionService(uow, store.sessions.short_link, tenants, tokens, settings)
+    flows = FlowService(uow, store, identity, tokens, settings)
+    orders = OrderStore(db)
+    checkout = CheckoutService(flows, sessions, tenants, identity, orders, Providers(tenants, orders), db.run)
+    sweep = ExpirySweeper(uow, lambda: events.registry.sites, store.sessions.past_their_time)
     dispatcher = Dispatcher(webhooks, db.run, parse_schedule(settings.webhook_retry_schedule),
-                            poll=settings.webhook_poll_interval, sweep=store.sweep_expired)
+                            poll=settings.webhook_poll_interval, sweep=sweep)
     events.on_write = dispatcher.wake
     db.on_dispose(dispatcher.stop)
-    return Services(settings, db, store, keys, tenants, tokens, sessions, identity, members, flows,
-                    OrderStore(db), {}, identity_api, mailer, webhooks, dispatcher,
-                    SessionApi(store, SessionQueries(db), settings), idempotency, changes,
+    return Services(settings, db, store, keys, tenants, tokens, sessions, identity, members, flows, orders,
+                    AuthorizeService(flows, settings), checkout, identity_api, mailer, webhooks, dispatcher,
+                    SessionApi(uow, SessionQueries(db), settings), idempotency, changes,
                     ApiLimits(settings.redis_url, settings.api_rate_limit_per_site, settings.api_rate_limit_per_key))
 
+
+def bootstrap_admin(settings: Settings) -> AdminService:
+    """The CLI's services: a checked, migrated database and no background work.
+
+    ``AdminService.close`` disposes of the database when the command ends.
+    """
+    db = startup.open_database(settings.database_url)
+    try:
+        services = bootstrap(settings, migrate=False, background=False, db=db)
+    except ValueError as exc:  # a setting the wiring reads (SMTP URL, retry schedule): one line, exit 2
+        db.dispose()
+        raise ConfigError(str(exc)) from None
+    return AdminService(services.db, services.store, services.identity, services.members, services.keys,
+                        services.mailer.store, services.webhooks, public_url=settings.public_url)

@@ -25,9 +25,9 @@ from .config import CommandError, ConfigError
 
 if TYPE_CHECKING:
     from .settings import Settings
-    from .storage.repository import Store
+    from .storage.database import Database
 
-__all__ = ["NotReady", "check_port", "check_url", "open_store", "public_url"]
+__all__ = ["NotReady", "check_port", "check_url", "open_database", "public_url"]
 
 _URL_EXAMPLES = "for example sqlite:///data/headless-redirects.db or postgresql://user@host:5432/dbname"
 _UNREACHABLE_HOSTS = ("0.0.0.0", "::")
@@ -46,11 +46,10 @@ def _redacted(url: str) -> str:
         return url
 
 
-def open_store(database_url: str) -> Store:
-    """The store on a database that is reachable, migrated and writable."""
+def open_database(database_url: str) -> Database:
+    """A database that is reachable, migrated and writable."""
     from .storage.database import Database, normalize_url
     from .storage.migrate import upgrade
-    from .storage.repository import Store
 
     try:
         parsed = make_url(normalize_url(database_url))
@@ -69,7 +68,7 @@ def open_store(database_url: str) -> Store:
     except SQLAlchemyError as exc:
         db.dispose()
         raise NotReady(_database_problem(_redacted(database_url), parsed, exc)) from None
-    return Store(db)
+    return db
 
 
 def _check_sqlite_path(path: str | None) -> None:

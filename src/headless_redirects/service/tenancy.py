@@ -21,6 +21,8 @@ __all__ = [
     "Tenant",
     "TenantCache",
     "create_tenant",
+    "new_api_key",
+    "new_app",
 ]
 
 API_KEY_SCOPE = "SCOPE.PROMOTE.VIEW-SEO"
@@ -86,28 +88,42 @@ def create_tenant(
         flow_provider=flow_provider,
         created_at=now,
     )
-    app = AppRow(
+    app = new_app(site.id, f"{name} app", allowed_domains=allowed_domains, redirect_uris=redirect_uris,
+                  allowed_origins=allowed_origins)
+    key, api_key = new_api_key(site.id, f"{name} key")
+    store.create_tenant(site, app, key)
+    return NewTenant(site.id, app.client_id, api_key)
+
+
+def new_app(site_id: str, name: str, *, allowed_domains: Sequence[str], redirect_uris: Sequence[str],
+            allowed_origins: Sequence[str] = ()) -> AppRow:
+    """An OAuth app (a new client id) to store; ``ValueError`` for a bad origin."""
+    return AppRow(
         client_id=str(uuid.uuid4()),
-        site_id=site.id,
-        name=f"{name} app",
+        site_id=site_id,
+        name=name,
         allowed_domains=sorted({normalize_domain(d) for d in allowed_domains if d.strip()}),
         redirect_uris=list(dict.fromkeys(redirect_uris)),
-        created_at=now,
+        created_at=int(time.time()),
         allowed_origins=list(dict.fromkeys(normalize_origin(o) for o in allowed_origins)),
         updated_at=time.time_ns() // 1_000_000,
     )
-    api_key = new_secret("hrk_")
+
+
+def new_api_key(site_id: str, name: str, scopes: Sequence[str] = ()) -> tuple[ApiKeyRow, str]:
+    """An API key to store (its digest) and the key itself, to show once; scope
+    ``SCOPE.PROMOTE.VIEW-SEO`` unless ``scopes`` says otherwise."""
+    secret = new_secret("hrk_")
     key = ApiKeyRow(
         id=str(uuid.uuid4()),
-        key_hash=digest(api_key),
-        site_id=site.id,
-        name=f"{name} key",
-        scopes=[API_KEY_SCOPE],
-        created_at=now,
+        key_hash=digest(secret),
+        site_id=site_id,
+        name=name,
+        scopes=list(dict.fromkeys(scopes or [API_KEY_SCOPE])),
+        created_at=int(time.time()),
         revoked_at=None,
     )
-    store.create_tenant(site, app, key)
-    return NewTenant(site.id, app.client_id, api_key)
+    return key, secret
 
 
 class TenantCache:
