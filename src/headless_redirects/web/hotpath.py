@@ -22,7 +22,7 @@ from ..service import counters
 from .cors import act_for
 from .errors import api_error, log_unhandled
 from .idempotent import idempotent_create
-from .oauth import NO_STORE, token_params
+from .oauth import NO_STORE, token_body, token_params
 from .pages import render_message
 from .responses import decode_json, read_limited
 from .services import Services
@@ -100,7 +100,7 @@ class HotPath:
         params = token_params(body, headers.get(b"content-type", b"").decode("latin-1"))
         result = await self.services.db.run(self.services.tokens.grant, params, _text(headers, b"authorization"),
                                              scope.setdefault("state", {}))
-        await _send(send, 200, _encode(result), [_JSON, *_NO_STORE])
+        await _send(send, 200, token_body(result), [_JSON, *_NO_STORE])
         _count_token(params["grant_type"])
 
     async def create_session(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -1,5 +1,9 @@
 """The OAuth 2.0 token service endpoints (SPEC §4). ``POST /oauth2/token`` itself is on the hot
-path (``web.hotpath``); this module parses its parameters for it."""
+path (``web.hotpath``); this module parses its parameters and writes its body for it.
+
+The token service answers with Structs (``service.tokens``); their wire form is written here:
+a :class:`TokenResponse` as RFC 6749 §5.1's snake_case members, a :class:`TokenInfo` as SPEC §4's
+lowerCamelCase ones."""
 
 from __future__ import annotations
 
@@ -13,10 +17,11 @@ from starlette.routing import Route
 
 from ..domain.oauth_errors import InvalidRequest
 from ..domain.pkce import METHODS as PKCE_METHODS
+from ..service.tokens import TokenInfo, TokenResponse
 from .responses import json_response, read_body
 from .services import services_of
 
-__all__ = ["NO_STORE", "routes", "token_params"]
+__all__ = ["NO_STORE", "routes", "token_body", "token_info_wire", "token_params"]
 
 NO_STORE = {"cache-control": "no-store", "pragma": "no-cache"}
 # The official SDK sends lowerCamelCase JSON; RFC 6749 clients send snake_case forms.
@@ -58,6 +63,32 @@ def token_params(body: bytes, content_type: str) -> dict[str, str]:
     return params
 
 
+_encode = msgspec.json.Encoder().encode
+
+
+def token_body(result: TokenResponse) -> bytes:
+    """``POST /oauth2/token``'s body. The Struct's fields are RFC 6749 §5.1's member names in
+    their order, and a refresh token not issued is left out (``omit_defaults``), so msgspec
+    writes the body from the Struct itself, with no dict in between (the hot path)."""
+    return _encode(result)
+
+
+def token_info_wire(info: TokenInfo) -> dict[str, Any]:
+    """``/oauth2/token-info``'s body: ``{"active": false}`` alone for a token that is not live."""
+    if not info.active:
+        return {"active": False}
+    return {
+        "active": True,
+        "subjectType": info.subject_type,
+        "subjectId": info.subject_id,
+        "siteId": info.site_id,
+        "clientId": info.client_id,
+        "exp": info.expires_at,
+        "iat": info.issued_at,
+        "scope": info.scope,
+    }
+
+
 async def _params(request: Request) -> dict[str, str]:
     body = await read_body(request, services_of(request).settings.max_body_bytes)
     return token_params(body, request.headers.get("content-type", ""))
@@ -69,7 +100,8 @@ async def token_info(request: Request) -> Response:
     value = params.get("token")
     if not value:
         raise InvalidRequest("token is required")
-    return json_response(await services.db.run(services.tokens.token_info, value), headers=NO_STORE)
+    info = await services.db.run(services.tokens.token_info, value)
+    return json_response(token_info_wire(info), headers=NO_STORE)
 
 
 async def revoke(request: Request) -> Response:
@@ -106,6 +138,7 @@ async def metadata(request: Request) -> Response:
 
 
 async def jwks(request: Request) -> Response:
+    # KeyRing.jwks() is the RFC 7517 §5 JWK Set document itself (stored public JWKs), not a result.
     return json_response(services_of(request).keys.jwks(), headers={"cache-control": "max-age=300"})
 
 

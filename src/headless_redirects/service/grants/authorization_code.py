@@ -1,0 +1,93 @@
+"""The ``authorization_code`` grant (RFC 6749 §4.1) with PKCE (RFC 7636), required for every
+code (RFC 9700 §2.1.1); only S256 and S512 challenges are accepted (``domain.pkce``).
+
+    The client MUST NOT use the authorization code more than once. If an authorization code is
+    used more than once, the authorization server MUST deny the request and SHOULD revoke (when
+    possible) all tokens previously issued based on that authorization code. (§4.1.2)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import MutableMapping
+from typing import Any, ClassVar
+
+from ...domain.oauth_errors import InvalidGrant, InvalidRequest
+from ...domain.pkce import PkceError
+from ...domain.pkce import verify as verify_pkce
+from ...domain.sessions import new_guid
+from ...storage.identity import AuthorizationCodeRow
+from ..secrets import digest, new_secret
+from .base import MEMBER, TokenIssuer, TokenResponse, now_ms
+
+__all__ = ["AuthorizationCodeGrant"]
+
+
+class AuthorizationCodeGrant:
+    GRANT_TYPE: ClassVar[str] = "authorization_code"
+
+    def __init__(self, issuer: TokenIssuer) -> None:
+        self.issuer = issuer
+
+    def new_code(self, *, site_id: str, client_id: str, member_id: str, params: dict[str, Any]) -> str:
+        """Issue a single-use code for an authorize request's parameters (§4.1.2)."""
+        code = new_secret("hrc_")
+        now = int(time.time())
+        self.issuer.identity.insert_code(AuthorizationCodeRow(
+            code_hash=digest(code),
+            site_id=site_id,
+            client_id=client_id,
+            member_id=member_id,
+            redirect_uri=params.get("redirectUri"),
+            scope=params.get("scope") or "",
+            code_challenge=params.get("codeChallenge"),
+            code_challenge_method=params.get("codeChallengeMethod"),
+            nonce=params.get("nonce"),
+            created_at=now,
+            expires_at=now + self.issuer.settings.code_ttl,
+        ))
+        return code
+
+    def create_token_response(self, params: dict[str, str], authorization: str | None,
+                              acting: MutableMapping[str, Any] | None) -> TokenResponse:
+        return self.redeem(self.issuer.acting_client(params, acting), params)
+
+    def redeem(self, client_id: str, params: dict[str, str]) -> TokenResponse:
+        """The access token (and, for ``offline_access``, a refresh token) a code grants (§4.1.3)."""
+        issuer, identity, store = self.issuer, self.issuer.identity, self.issuer.store
+        code = params.get("code")
+        if not code:
+            raise InvalidRequest("code is required")
+        row = identity.code(digest(code))
+        if row is None or row.client_id != client_id:
+            raise InvalidGrant("the code is invalid or was issued to another client")
+        if row.redeemed_at is not None:
+            if row.grant_id:
+                store.revoke(row.grant_id, now_ms() + 1)
+            raise InvalidGrant("the code was already used; the tokens it issued are revoked")
+        if row.expires_at <= time.time():
+            raise InvalidGrant("the code has expired")
+        member = identity.get_member(row.member_id)
+        if member is None or member.status != "APPROVED":
+            raise InvalidGrant("the member was blocked or deleted after the code was issued")
+        if (params.get("redirect_uri") or None) != row.redirect_uri:
+            raise InvalidGrant("redirect_uri does not match the authorization request")
+        try:
+            verify_pkce(params.get("code_verifier"), row.code_challenge, row.code_challenge_method)
+        except PkceError as exc:
+            raise InvalidGrant(str(exc)) from None
+        grant_id = new_guid()
+        offline = "offline_access" in row.scope.split()
+        refresh_token = new_secret("hrr_") if offline else None
+        also = []
+        if refresh_token is not None:
+            also.append(store.insert_refresh_step(issuer.refresh_row(
+                refresh_token, MEMBER, row.member_id, row.site_id, client_id, row.scope, grant_id)))
+        # The redemption and the refresh token it issues commit together, or not at all.
+        if not identity.redeem_code(row.code_hash, grant_id, int(time.time()), *also):
+            raced = identity.code(row.code_hash)
+            if raced is not None and raced.grant_id:
+                store.revoke(raced.grant_id, now_ms() + 1)
+            raise InvalidGrant("the code was already used; the tokens it issued are revoked")
+        return issuer.issue(MEMBER, row.member_id, row.site_id, client_id, row.scope, grant_id=grant_id,
+                            refresh_token=refresh_token)

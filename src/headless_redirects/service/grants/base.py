@@ -1,0 +1,154 @@
+"""What every grant shares: the issued-token result, the subject types, the caller's identity,
+and :class:`TokenIssuer`, which signs access tokens and stores refresh tokens (RFC 6749 §5.1).
+
+Access tokens are ES256 JWTs (``service.keys``); refresh tokens are random strings stored as
+SHA-256 digests, each in a family (``grant_id``) that is revoked as one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+
+from ...domain.fields import is_guid
+from ...domain.oauth_errors import InvalidClient, InvalidRequest
+from ...domain.sessions import new_guid
+from ...settings import Settings
+from ...storage.identity import IdentityStore
+from ...storage.repository import RefreshTokenRow, Store
+from ..keys import KeyRing
+from ..secrets import digest, new_secret
+from ..tenancy import TenantCache
+
+__all__ = ["MEMBER", "VISITOR", "Identity", "TokenIssuer", "TokenResponse", "act_for", "now_ms"]
+
+VISITOR = "VISITOR"
+MEMBER = "MEMBER"
+
+
+class TokenResponse(msgspec.Struct, frozen=True, omit_defaults=True):
+    """A successful token request. The fields are named and ordered as RFC 6749 §5.1 names the
+    response's members, so ``web`` writes the body straight from the Struct (no dict in
+    between, on the hot path); ``refresh_token`` is left out when none was issued."""
+
+    access_token: str
+    token_type: str
+    expires_in: int
+    scope: str
+    refresh_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """Who an access token speaks for."""
+
+    subject_type: str
+    subject_id: str
+    site_id: str
+    client_id: str
+    scope: str
+    issued_at: float
+    expires_at: float
+    grant_id: str | None = None
+
+
+def act_for(state: MutableMapping[str, Any] | None, *, client_id: str | None = None,
+            site_id: str | None = None) -> None:
+    """Record on the request's state the app (or, for an API key, the site) a request acts for:
+    CORS decides on it (``web.cors``)."""
+    if state is None:
+        return
+    if client_id:
+        state["cors_for"] = ("client", client_id.lower())
+    elif site_id:
+        state["cors_for"] = ("site", site_id.lower())
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class TokenIssuer:
+    """The grants' common ground: client look-up, access-token signing, refresh-token rows."""
+
+    def __init__(self, store: Store, keys: KeyRing, tenants: TenantCache, settings: Settings,
+                 identity: IdentityStore) -> None:
+        self.store = store
+        self.identity = identity
+        self.keys = keys
+        self.tenants = tenants
+        self.settings = settings
+
+    def client(self, params: dict[str, str]) -> str:
+        """The request's ``client_id``, lower-cased, of a known app (RFC 6749 §2.2)."""
+        client_id = params.get("client_id")
+        if not client_id:
+            raise InvalidRequest("client_id is required")
+        if not is_guid(client_id) or self.tenants.tenant_of_app(client_id.lower()) is None:
+            raise InvalidClient("unknown client_id")
+        return client_id.lower()
+
+    def acting_client(self, params: dict[str, str], acting: MutableMapping[str, Any] | None) -> str:
+        """:meth:`client`, recorded on the request for CORS before anything else can fail."""
+        client_id = self.client(params)
+        act_for(acting, client_id=client_id)
+        return client_id
+
+    def issue(
+        self,
+        subject_type: str,
+        subject_id: str,
+        site_id: str,
+        client_id: str,
+        scope: str,
+        *,
+        refresh: bool = False,
+        grant_id: str | None = None,
+        refresh_token: str | None = None,
+    ) -> TokenResponse:
+        """Sign an access token; with ``refresh``, store a new refresh token too, or hand back
+        ``refresh_token`` a grant already stored. ``grant_id`` ties the tokens to the grant that
+        produced them (a refresh family, an authorization code), so it can be revoked."""
+        now = time.time()
+        ttl = self.settings.access_token_ttl
+        claims = {
+            "iss": self.keys.issuer,
+            "sub": subject_id,
+            "sub_type": subject_type,
+            "site_id": site_id,
+            "client_id": client_id,
+            "scope": scope,
+            "iat": round(now, 3),
+            "exp": int(now) + ttl,
+        }
+        if grant_id is not None:
+            claims["gid"] = grant_id
+        access_token = self.keys.sign(claims)
+        if refresh:
+            refresh_token = new_secret("hrr_")
+            self.store.insert_refresh_token(
+                self.refresh_row(refresh_token, subject_type, subject_id, site_id, client_id, scope,
+                                 grant_id or new_guid())
+            )
+        return TokenResponse(access_token, "Bearer", ttl, scope, refresh_token)
+
+    def refresh_row(
+        self, token: str, subject_type: str, subject_id: str, site_id: str, client_id: str,
+        scope: str, family_id: str,
+    ) -> RefreshTokenRow:
+        issued_ms = now_ms()
+        return RefreshTokenRow(
+            token_hash=digest(token),
+            site_id=site_id,
+            client_id=client_id,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            scope=scope,
+            family_id=family_id,
+            issued_at_ms=issued_ms,
+            expires_at=issued_ms // 1000 + self.settings.refresh_token_ttl,
+        )
