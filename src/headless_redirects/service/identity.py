@@ -1,25 +1,28 @@
 """The SDK's identity calls (SPEC §11, ``sdk-identity-wire.md``): register, login, email
 verification, password recovery, sign-on for trusted backends, and single-use session tokens.
 
-Answers are the SDK's StateMachineResponse ``{state, sessionToken, stateToken, identity}``;
-failures are :class:`ApplicationError` with the SDK's *string* codes. Login never tells an
+Answers are Structs (:class:`StateResponse`, :class:`SignOn`, :class:`Recovery`,
+``member_view.MemberView``); ``web.identity_api`` writes them as the SDK's StateMachineResponse
+``{state, sessionToken, stateToken, identity}`` and the rest of SPEC §11. Failures are
+:class:`ApplicationError` with the SDK's *string* codes. Login never tells an
 unknown email from a wrong password (both ``-19976``, same argon2 cost).
 """
 
 from __future__ import annotations
 
-import re
 import secrets
 import time
-from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from ..domain.callbacks import check_callback_url
-from ..domain.errors import ApplicationError, FieldViolation, PermissionDenied, Rule, ValidationFailed
+from ..domain.errors import ApplicationError, FieldViolation, NotFound, PermissionDenied, Rule, ValidationFailed
 from ..settings import Settings
 from ..storage.identity import IdentityStore, MemberRow, MemberTokenRow
 from ..storage.repository import Store
 from .mail import Mailer
+from .member_view import MemberView, member_wire
 from .members import (
     APPROVED,
     BLOCKED,
@@ -35,9 +38,11 @@ from .members import (
 from .messages import recovery_message, verification_message
 from .secrets import digest, new_secret
 from .tenancy import TenantCache
-from .tokens import TokenService
+from .tokens import MEMBER, Identity, TokenService
 
-__all__ = ["EMAIL_EXISTS", "INVALID_PASSWORD", "RESET_PASSWORD", "IdentityService", "StateResponse"]
+# member_wire stays importable from here for the webhooks' member events.
+__all__ = ["EMAIL_EXISTS", "INVALID_PASSWORD", "RESET_PASSWORD", "IdentityService", "Recovery", "SignOn",
+           "StateResponse", "member_wire"]
 
 EMAIL_EXISTS = "-19995"
 INVALID_PASSWORD = "-19976"
@@ -50,16 +55,29 @@ MAX_CODE_TRIES = 5
 MAILS_PER_WINDOW = 5
 
 
-@dataclass(frozen=True, slots=True)
-class StateResponse:
+class StateResponse(msgspec.Struct, frozen=True):
+    """Where a member stands after register, login, verify or recover: ``SUCCESS`` with a
+    session token, or what the member still has to do (with a state token to verify with)."""
+
     state: str
     member_id: str
     session_token: str | None = None
     state_token: str | None = None
 
-    def to_wire(self) -> dict[str, Any]:
-        return {"state": self.state, "sessionToken": self.session_token, "stateToken": self.state_token,
-                "identity": {"id": self.member_id}}
+
+class SignOn(msgspec.Struct, frozen=True):
+    """A trusted backend's sign-on: the member it logged in and a session token to spend."""
+
+    session_token: str
+    member_id: str
+
+
+class Recovery(msgspec.Struct, frozen=True):
+    """A password reset: where the member stands now, and the URL to send the browser to
+    (``None`` when the reset link named none on an allowed domain)."""
+
+    state: StateResponse
+    redirect_url: str | None
 
 
 class IdentityService:
@@ -222,18 +240,21 @@ class IdentityService:
         row = await self.db.run(self.mailer.record, member.site_id, member.email, subject, body)
         self.mailer.send_soon(row)
 
-    def recovery(self, token: str) -> MemberTokenRow | None:
-        """The live recovery token behind ``token`` (the reset page shows its form only then)."""
+    def _recovery(self, token: str) -> MemberTokenRow | None:
         return self._live_token(RECOVERY, token, None)
 
-    async def recover(self, token: str, password: str) -> tuple[StateResponse, str | None]:
+    async def recovery_is_live(self, token: str) -> bool:
+        """Whether ``token`` is a live recovery token (the reset page shows its form only then)."""
+        return await self.db.run(self._recovery, token) is not None
+
+    async def recover(self, token: str, password: str) -> Recovery:
         """Set a new password from a recovery token; every token the member had dies. Also the
         URL to send the browser to: ``redirect.url`` when it is on an allowed domain of
         ``redirect.clientId``'s app (of the member's site), else ``None``."""
         problem = check_password(password)
         if problem:
             raise ValidationFailed([FieldViolation("password", problem, Rule.VALIDATION, {"type": "PASSWORD"})])
-        row = await self.db.run(self.recovery, token)
+        row = await self.db.run(self._recovery, token)
         if row is None or not await self.db.run(self.identity.use_member_token, row.token_hash, int(time.time())):
             raise ApplicationError("INVALID_RECOVERY_TOKEN", "the reset link expired or was already used", 400)
         member = await self.db.run(self.identity.get_member, row.member_id)
@@ -245,7 +266,8 @@ class IdentityService:
         await self.db.run(self.tokens.revoke_subject, member.id)
         member = await self.db.run(self.identity.get_member, member.id)
         assert member is not None
-        return await self._state_of(member), await self.db.run(self._redirect_after_reset, member.site_id, row.data)
+        return Recovery(await self._state_of(member),
+                        await self.db.run(self._redirect_after_reset, member.site_id, row.data))
 
     def _redirect_after_reset(self, site_id: str, data: dict[str, Any]) -> str | None:
         url, client_id = data.get("redirectUrl"), data.get("clientId")
@@ -258,9 +280,9 @@ class IdentityService:
 
     # --- trusted backends --------------------------------------------------------------------
 
-    async def sign_on(self, site_id: str, email: str, nickname: str | None, verified: bool) -> tuple[str, str]:
+    async def sign_on(self, site_id: str, email: str, nickname: str | None, verified: bool) -> SignOn:
         """Log a member in by email for a trusted backend (creating it, without a password, when
-        new): ``(session token, member id)``."""
+        new)."""
         email = normalize_email(email)
         if check_email(email):
             raise ValidationFailed([FieldViolation("loginId.email", "enter a valid email address", Rule.FORMAT,
@@ -275,29 +297,15 @@ class IdentityService:
                 assert member is not None
         if member.status != APPROVED:
             raise PermissionDenied(f"the member is {member.status.lower()}")
-        return await self.db.run(self.new_session_token, member), member.id
+        return SignOn(await self.db.run(self.new_session_token, member), member.id)
 
+    # --- the current member ------------------------------------------------------------------
 
-_SLUG = re.compile(r"[^a-z0-9]+")
-
-
-def member_wire(member: MemberRow) -> dict[str, Any]:
-    """``GET /members/v1/members/my``'s member (SPEC §11)."""
-    nickname = member.nickname or member.email.split("@")[0]
-    return {
-        "id": member.id,
-        "loginEmail": member.email,
-        "loginEmailVerified": member.email_verified,
-        "status": member.status,
-        "contactId": member.id,
-        "profile": {"nickname": nickname, "slug": _SLUG.sub("-", nickname.lower()).strip("-") or member.id[:8]},
-        "privacyStatus": "PRIVATE",
-        "activityStatus": "ACTIVE",
-        "createdDate": _rfc3339(member.created_at),
-        "updatedDate": _rfc3339(member.updated_at or member.created_at),
-        "lastLoginDate": _rfc3339(member.last_login_at) if member.last_login_at else None,
-    }
-
-
-def _rfc3339(seconds: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+    async def member(self, caller: Identity) -> MemberView:
+        """The member behind a member's access token (``GET /members/v1/members/my``)."""
+        if caller.subject_type != MEMBER:
+            raise PermissionDenied("a visitor is not a member: log in first")
+        member = await self.db.run(self.identity.get_member, caller.subject_id)
+        if member is None or member.site_id != caller.site_id:
+            raise NotFound("the member no longer exists")
+        return member_wire(member)

@@ -25,7 +25,7 @@ async def reset_password(request: Request) -> Response:
     lang = page_language(request)
     if request.method == "GET":
         token = request.query_params.get("token", "")
-        if await services.db.run(services.identity_api.recovery, token) is None:
+        if not await services.identity_api.recovery_is_live(token):
             return render_message(request, 410, "reset_expired", lang=lang)
         return render("reset_password.html", lang=lang, token=token, error=None)
     form = await request.form()
@@ -33,7 +33,7 @@ async def reset_password(request: Request) -> Response:
     lang = page_language(request) if "lang" not in form else str(form.get("lang"))
     _ = gettext_for(lang)
     try:
-        _result, target = await services.identity_api.recover(token, password)
+        target = (await services.identity_api.recover(token, password)).redirect_url
     except ValidationFailed:
         return render("reset_password.html", 400, lang=lang, token=token,
                       error=_("The password needs at least 8 characters."))

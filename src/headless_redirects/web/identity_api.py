@@ -2,7 +2,9 @@
 recovery, sign-on for trusted backends, and the current member.
 
 Success is always HTTP 200 with a JSON body (the SDK treats anything else as failure); errors
-are the documented bodies, with the SDK's string codes in ``applicationError.code``.
+are the documented bodies, with the SDK's string codes in ``applicationError.code``. The identity
+service answers with Structs; their wire form is written here (``state_wire``, ``sign_on_wire``,
+and the member's own JSON form, ``service.member_view``).
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..domain.errors import ApplicationError, NotFound, PermissionDenied, Unauthenticated, ValidationFailed
+from ..domain.errors import ApplicationError, PermissionDenied, Unauthenticated, ValidationFailed
 from ..domain.linguist import language_from_header
 from ..domain.oauth_errors import InvalidClient, OAuthError
-from ..service.identity import INVALID_PASSWORD, member_wire
-from ..service.tokens import MEMBER, Identity, act_for
+from ..service.identity import INVALID_PASSWORD, SignOn, StateResponse
+from ..service.tokens import Identity, act_for
 from .responses import decode_json, json_response, read_body
 from .services import Services, services_of
 
@@ -25,6 +27,16 @@ __all__ = ["routes"]
 
 AUTHENTICATION = "/_api/iam/authentication/v2"
 NO_STORE = {"cache-control": "no-store"}
+
+
+def state_wire(result: StateResponse) -> dict[str, Any]:
+    """The SDK's StateMachineResponse (``sdk-identity-wire.md``); absent tokens are ``null``."""
+    return {"state": result.state, "sessionToken": result.session_token, "stateToken": result.state_token,
+            "identity": {"id": result.member_id}}
+
+
+def sign_on_wire(result: SignOn) -> dict[str, Any]:
+    return {"sessionToken": result.session_token, "identity": {"id": result.member_id}}
 
 
 async def _body(request: Request, services: Services) -> dict[str, Any]:
@@ -72,7 +84,7 @@ async def register(request: Request) -> Response:
     language = language_from_header(request.headers.get("x-wix-linguist"))
     result = await services.identity_api.register(caller.site_id, _email_of(body), _text(body.get("password")),
                                                   nickname, language)
-    return json_response(result.to_wire(), headers=NO_STORE)
+    return json_response(state_wire(result), headers=NO_STORE)
 
 
 async def login(request: Request) -> Response:
@@ -85,7 +97,7 @@ async def login(request: Request) -> Response:
         raise ApplicationError(INVALID_PASSWORD, "wrong email or password", 400) from None
     result = await services.identity_api.login(caller.site_id, _email_of(body), _text(body.get("password")),
                                                _client_ip(request))
-    return json_response(result.to_wire(), headers=NO_STORE)
+    return json_response(state_wire(result), headers=NO_STORE)
 
 
 async def verify(request: Request) -> Response:
@@ -94,7 +106,7 @@ async def verify(request: Request) -> Response:
         await _caller(request, services)
     body = await _body(request, services)
     result = await services.identity_api.verify(_text(body.get("code")), _text(body.get("stateToken")))
-    return json_response(result.to_wire(), headers=NO_STORE)
+    return json_response(state_wire(result), headers=NO_STORE)
 
 
 async def send_recovery_email(request: Request) -> Response:
@@ -121,8 +133,8 @@ async def send_recovery_email(request: Request) -> Response:
 async def recover(request: Request) -> Response:
     services = services_of(request)
     body = await _body(request, services)
-    result, _ = await services.identity_api.recover(_text(body.get("recoveryToken")), _text(body.get("password")))
-    return json_response(result.to_wire(), headers=NO_STORE)
+    result = await services.identity_api.recover(_text(body.get("recoveryToken")), _text(body.get("password")))
+    return json_response(state_wire(result.state), headers=NO_STORE)
 
 
 async def sign_on(request: Request) -> Response:
@@ -137,20 +149,15 @@ async def sign_on(request: Request) -> Response:
     act_for(request.scope.setdefault("state", {}), site_id=site_id)
     body = await _body(request, services)
     profile = _obj(body, "profile")
-    session_token, member_id = await services.identity_api.sign_on(
+    result = await services.identity_api.sign_on(
         site_id, _email_of(body), _text(profile.get("nickname"))[:200] or None, body.get("verifyEmail") is True)
-    return json_response({"sessionToken": session_token, "identity": {"id": member_id}}, headers=NO_STORE)
+    return json_response(sign_on_wire(result), headers=NO_STORE)
 
 
 async def my_member(request: Request) -> Response:
     services = services_of(request)
-    caller = await _caller(request, services)
-    if caller.subject_type != MEMBER:
-        raise PermissionDenied("a visitor is not a member: log in first")
-    member = await services.db.run(services.identity.get_member, caller.subject_id)
-    if member is None or member.site_id != caller.site_id:
-        raise NotFound("the member no longer exists")
-    return json_response({"member": member_wire(member)}, headers=NO_STORE)
+    member = await services.identity_api.member(await _caller(request, services))
+    return json_response({"member": member}, headers=NO_STORE)
 
 
 def routes() -> list[Route]:
