@@ -106,6 +106,9 @@ class KeyRing:
                 self._active = (newest.kid, key, _header_of(newest.kid))
 
     def jwks(self) -> dict[str, Any]:
+        """The JWK Set (RFC 7517 §5) of every key that still verifies. It stays a dict, not a
+        result Struct: it *is* the published document, its members the public JWKs stored as
+        RFC 7517 writes them, so ``web`` serves it as it is."""
         return {"keys": list(self._jwks)}
 
     # --- tokens ----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import MutableMapping
-from typing import Any, Protocol
+from typing import Any
 
 import msgspec
 
@@ -25,6 +25,7 @@ from .grants import (
     AnonymousGrant,
     AuthorizationCodeGrant,
     AuthorizedClientGrant,
+    Grant,
     Identity,
     RefreshTokenGrant,
     TokenIssuer,
@@ -54,11 +55,6 @@ class TokenInfo(msgspec.Struct, frozen=True):
     scope: str = ""
 
 
-class _Grant(Protocol):
-    def create_token_response(self, params: dict[str, str], authorization: str | None,
-                              acting: MutableMapping[str, Any] | None) -> TokenResponse: ...
-
-
 class TokenService:
     def __init__(self, store: Store, keys: KeyRing, tenants: TenantCache, settings: Settings,
                  identity: IdentityStore) -> None:
@@ -67,7 +63,7 @@ class TokenService:
         self.issuer = TokenIssuer(store, keys, tenants, settings, identity)
         self.codes = AuthorizationCodeGrant(self.issuer)
         self.trusted = AuthorizedClientGrant(self.issuer, self.authenticate)
-        self._grants: dict[str, _Grant] = {
+        self._grants: dict[str, Grant] = {
             grant.GRANT_TYPE: grant
             for grant in (AnonymousGrant(self.issuer), RefreshTokenGrant(self.issuer), self.codes, self.trusted)
         }

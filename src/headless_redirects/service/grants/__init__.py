@@ -14,8 +14,8 @@ from __future__ import annotations
 from .anonymous import AnonymousGrant
 from .authorization_code import AuthorizationCodeGrant
 from .authorized_client import SIGN_ON_SCOPE, AuthorizedClientGrant
-from .base import MEMBER, VISITOR, Identity, TokenIssuer, TokenResponse, act_for
+from .base import MEMBER, VISITOR, Grant, Identity, TokenIssuer, TokenResponse, act_for
 from .refresh_token import RefreshTokenGrant
 
 __all__ = ["MEMBER", "SIGN_ON_SCOPE", "VISITOR", "AnonymousGrant", "AuthorizationCodeGrant", "AuthorizedClientGrant",
-           "Identity", "RefreshTokenGrant", "TokenIssuer", "TokenResponse", "act_for"]
+           "Grant", "Identity", "RefreshTokenGrant", "TokenIssuer", "TokenResponse", "act_for"]

@@ -7,20 +7,17 @@ visitor's tokens before anyone logs in.
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from typing import Any, ClassVar
+from typing import Any
 
 from ...domain.oauth_errors import InvalidClient
 from ...domain.sessions import new_guid
-from .base import VISITOR, TokenIssuer, TokenResponse
+from .base import VISITOR, Grant, TokenResponse
 
 __all__ = ["AnonymousGrant"]
 
 
-class AnonymousGrant:
-    GRANT_TYPE: ClassVar[str] = "anonymous"
-
-    def __init__(self, issuer: TokenIssuer) -> None:
-        self.issuer = issuer
+class AnonymousGrant(Grant):
+    GRANT_TYPE = "anonymous"
 
     def create_token_response(self, params: dict[str, str], authorization: str | None,
                               acting: MutableMapping[str, Any] | None) -> TokenResponse:

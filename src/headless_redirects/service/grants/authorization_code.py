@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import MutableMapping
-from typing import Any, ClassVar
+from typing import Any
 
 from ...domain.oauth_errors import InvalidGrant, InvalidRequest
 from ...domain.pkce import PkceError
@@ -18,34 +18,40 @@ from ...domain.pkce import verify as verify_pkce
 from ...domain.sessions import new_guid
 from ...storage.identity import AuthorizationCodeRow
 from ..secrets import digest, new_secret
-from .base import MEMBER, TokenIssuer, TokenResponse, now_ms
+from .base import MEMBER, Grant, TokenResponse, now_ms
 
-__all__ = ["AuthorizationCodeGrant"]
+__all__ = ["AuthorizationCodeGrant", "new_code_row"]
 
 
-class AuthorizationCodeGrant:
-    GRANT_TYPE: ClassVar[str] = "authorization_code"
+def new_code_row(*, site_id: str, client_id: str, member_id: str, params: dict[str, Any],
+                 ttl: int) -> tuple[str, AuthorizationCodeRow]:
+    """A new single-use code and the row that stores it (its digest, never the code), for an
+    authorize request's parameters (lowerCamelCase, as the redirect session keeps them)."""
+    code = new_secret("hrc_")
+    now = int(time.time())
+    return code, AuthorizationCodeRow(
+        code_hash=digest(code),
+        site_id=site_id,
+        client_id=client_id,
+        member_id=member_id,
+        redirect_uri=params.get("redirectUri"),
+        scope=params.get("scope") or "",
+        code_challenge=params.get("codeChallenge"),
+        code_challenge_method=params.get("codeChallengeMethod"),
+        nonce=params.get("nonce"),
+        created_at=now,
+        expires_at=now + ttl,
+    )
 
-    def __init__(self, issuer: TokenIssuer) -> None:
-        self.issuer = issuer
+
+class AuthorizationCodeGrant(Grant):
+    GRANT_TYPE = "authorization_code"
 
     def new_code(self, *, site_id: str, client_id: str, member_id: str, params: dict[str, Any]) -> str:
         """Issue a single-use code for an authorize request's parameters (§4.1.2)."""
-        code = new_secret("hrc_")
-        now = int(time.time())
-        self.issuer.identity.insert_code(AuthorizationCodeRow(
-            code_hash=digest(code),
-            site_id=site_id,
-            client_id=client_id,
-            member_id=member_id,
-            redirect_uri=params.get("redirectUri"),
-            scope=params.get("scope") or "",
-            code_challenge=params.get("codeChallenge"),
-            code_challenge_method=params.get("codeChallengeMethod"),
-            nonce=params.get("nonce"),
-            created_at=now,
-            expires_at=now + self.issuer.settings.code_ttl,
-        ))
+        code, row = new_code_row(site_id=site_id, client_id=client_id, member_id=member_id, params=params,
+                                 ttl=self.issuer.settings.code_ttl)
+        self.issuer.identity.insert_code(row)
         return code
 
     def create_token_response(self, params: dict[str, str], authorization: str | None,

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, MutableMapping
-from typing import Any, ClassVar
+from typing import Any
 
 from ...domain.errors import Unauthenticated
 from ...domain.fields import is_guid
 from ...domain.oauth_errors import InvalidClient, InvalidGrant, InvalidRequest, UnauthorizedClient
 from ..secrets import digest
-from .base import MEMBER, Identity, TokenIssuer, TokenResponse, act_for
+from .base import MEMBER, Grant, Identity, TokenIssuer, TokenResponse, act_for
 
 __all__ = ["SIGN_ON_SCOPE", "AuthorizedClientGrant"]
 
@@ -25,11 +25,11 @@ __all__ = ["SIGN_ON_SCOPE", "AuthorizedClientGrant"]
 SIGN_ON_SCOPE = "SCOPE.IAM.SIGN-ON"
 
 
-class AuthorizedClientGrant:
-    GRANT_TYPE: ClassVar[str] = "authorized_client"
+class AuthorizedClientGrant(Grant):
+    GRANT_TYPE = "authorized_client"
 
     def __init__(self, issuer: TokenIssuer, authenticate: Callable[[str], Identity]) -> None:
-        self.issuer = issuer
+        super().__init__(issuer)
         self.authenticate = authenticate
 
     def site_of_backend(self, authorization: str | None) -> tuple[str, Identity | None]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import MutableMapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 
@@ -24,7 +24,7 @@ from ..keys import KeyRing
 from ..secrets import digest, new_secret
 from ..tenancy import TenantCache
 
-__all__ = ["MEMBER", "VISITOR", "Identity", "TokenIssuer", "TokenResponse", "act_for", "now_ms"]
+__all__ = ["MEMBER", "VISITOR", "Grant", "Identity", "TokenIssuer", "TokenResponse", "act_for", "now_ms"]
 
 VISITOR = "VISITOR"
 MEMBER = "MEMBER"
@@ -152,3 +152,19 @@ class TokenIssuer:
             issued_at_ms=issued_ms,
             expires_at=issued_ms // 1000 + self.settings.refresh_token_ttl,
         )
+
+
+class Grant:
+    """A grant type of the token endpoint (RFC 6749 §4): it owns the protocol, and reaches
+    storage and signing through its :class:`TokenIssuer`."""
+
+    GRANT_TYPE: ClassVar[str]
+
+    def __init__(self, issuer: TokenIssuer) -> None:
+        self.issuer = issuer
+
+    def create_token_response(self, params: dict[str, str], authorization: str | None,
+                              acting: MutableMapping[str, Any] | None) -> TokenResponse:
+        """Answer a token request of this grant type: ``params`` by their RFC 6749 names,
+        ``authorization`` the request's header, ``acting`` its ASGI state (for CORS)."""
+        raise NotImplementedError

@@ -13,20 +13,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import MutableMapping
-from typing import Any, ClassVar
+from typing import Any
 
 from ...domain.oauth_errors import InvalidGrant, InvalidRequest
 from ..secrets import digest, new_secret
-from .base import TokenIssuer, TokenResponse, act_for, now_ms
+from .base import Grant, TokenResponse, act_for, now_ms
 
 __all__ = ["RefreshTokenGrant"]
 
 
-class RefreshTokenGrant:
-    GRANT_TYPE: ClassVar[str] = "refresh_token"
-
-    def __init__(self, issuer: TokenIssuer) -> None:
-        self.issuer = issuer
+class RefreshTokenGrant(Grant):
+    GRANT_TYPE = "refresh_token"
 
     def create_token_response(self, params: dict[str, str], authorization: str | None,
                               acting: MutableMapping[str, Any] | None) -> TokenResponse:
