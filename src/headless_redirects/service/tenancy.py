@@ -155,6 +155,14 @@ class TenantCache:
             self._key_generation += 1
             self._keys = {}
 
+    def apps_since(self, known: tuple[int, int] | None) -> tuple[tuple[int, int], list[AppRow]] | None:
+        """Every app and the apps table's fingerprint, or ``None`` while the fingerprint is still
+        ``known``: one cheap query when nothing changed (CORS reads this about once a second)."""
+        fingerprint = self.store.apps_fingerprint()
+        if fingerprint == known:
+            return None
+        return fingerprint, self.store.all_apps()
+
     def api_key(self, key_hash: str) -> ApiKeyRow | None:
         """The API key with this digest (revoked or not), remembered for ``key_ttl`` seconds."""
         now = self.clock()

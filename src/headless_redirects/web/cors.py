@@ -64,11 +64,9 @@ class OriginCache:
             return
         self._stale = False
         self._next_check = now + self.interval
-        db, store = self.services.db, self.services.store
-        fingerprint = await db.run(store.apps_fingerprint)
-        if fingerprint != self._fingerprint:
-            self._apps = await db.run(store.all_apps)
-            self._fingerprint = fingerprint
+        changed = await self.services.db.run(self.services.tenants.apps_since, self._fingerprint)
+        if changed is not None:
+            self._fingerprint, self._apps = changed
             self._memo = {}
 
     def allowed(self, origin: str) -> tuple[frozenset[str], frozenset[str]]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..service.health import readiness
 from .responses import json_response
 from .services import services_of
 
@@ -17,16 +17,10 @@ async def healthz(_request: Request) -> Response:
     return json_response({"status": "ok"})
 
 
-def _ping(services: object) -> None:
-    with services.db.engine.connect() as c:  # type: ignore[attr-defined]
-        c.execute(sa.text("SELECT 1"))
-
-
 async def readyz(request: Request) -> Response:
     services = services_of(request)
-    try:
-        await services.db.run(_ping, services)
-    except Exception:  # noqa: BLE001 - any failure means not ready
+    ready = await services.db.run(readiness, services.db)
+    if not ready.database_ok:
         return json_response({"status": "unavailable", "database": "unreachable"}, 503)
     return json_response({"status": "ok", "database": "ok"})
 
