@@ -106,15 +106,6 @@ class Reader:
             return None
         return value
 
-    def guid(self, value: Any, path: str) -> str | None:
-        text = self.string(value, path, max_length=36)
-        if text is None or text == "":
-            return None
-        if not is_guid(text):
-            self.fail(path, Rule.FORMAT, "must be a GUID", format="GUID")
-            return None
-        return text.lower()
-
     def boolean(self, value: Any, path: str, default: bool) -> bool:
         if value is None:
             return default

@@ -23,7 +23,7 @@ from typing import Any
 import msgspec
 
 from .catalogue import CALLBACK_FIELDS, CATALOGUE, Catalogue, Field, Intent
-from .catalogue.reading import read_intent
+from .catalogue.reading import IntentReader
 from .fields import Reader
 from .intents import MAX_QUERY_PARAMETERS, Preferences, SessionRequest, reserved_parameters
 
@@ -78,25 +78,27 @@ class _Shapes:
     """The fast path's view of a catalogue: the body type and, per intent, what to check."""
 
     def __init__(self, catalogue: Catalogue) -> None:
-        self.intents: list[tuple[str, Intent, frozenset[str], dict[str, frozenset[str]]]] = []
+        self.intents: dict[str, tuple[Intent, IntentReader, frozenset[str], dict[str, frozenset[str]]]] = {}
         body: list[tuple[str, Any, Any]] = []
         for entry in catalogue:
             shape = _shape_of(entry)
             if shape is None:
                 continue
             value, keys, groups = shape
-            self.intents.append((entry.name, entry, keys, groups))
+            self.intents[entry.name] = (entry, catalogue.readers[entry.name], keys, groups)
             body.append((entry.name, value | None, None))
         body += [("callbacks", _Callbacks | None, None), ("preferences", _Preferences | None, None),
                  ("origin", str | None, None)]
         # Intent names are the wire names already (no renaming), the common fields are camelCase.
         self.body = msgspec.defstruct("_Body", body, forbid_unknown_fields=True, omit_defaults=True)
         self.decode = msgspec.json.Decoder(self.body).decode
-        self.reserved = {name: reserved_parameters(name, catalogue) for name, *_ in self.intents}
+        self.names = tuple(self.intents)
+        self.reserved = {name: reserved_parameters(name, catalogue) for name in self.intents}
 
 
 _SHAPES = _Shapes(CATALOGUE)
 _decode = _SHAPES.decode
+_NAMES, _INTENTS = _SHAPES.names, _SHAPES.intents
 _REFUSE = _Refuse([])
 _DEFAULT_PREFERENCES = Preferences()
 
@@ -113,15 +115,15 @@ def fast_request(raw: bytes) -> SessionRequest | None:
 
 def _request(body: Any) -> SessionRequest:
     found = None
-    for name, entry, keys, groups in _SHAPES.intents:
-        value = getattr(body, name)
-        if value is not None:
+    for name in _NAMES:
+        given = getattr(body, name)
+        if given is not None:
             if found is not None:
                 raise _Declined
-            found = (entry, keys, groups, value)
+            found, value = name, given
     if found is None:
         raise _Declined
-    entry, keys, groups, value = found
+    entry, read, keys, groups = _INTENTS[found]
     # Only declared keys (a snake_case or unknown one is the full validator's to read).
     if not keys.issuperset(value):
         raise _Declined
@@ -137,7 +139,7 @@ def _request(body: Any) -> SessionRequest:
     origin = body.origin
     if origin is not None and len(origin) > 2048:
         raise _Declined
-    params, prompt = read_intent(_REFUSE, entry, value)
+    params, prompt = read(_REFUSE, value)
     return SessionRequest(entry.name, params, callbacks, preferences, origin, prompt)
 
 

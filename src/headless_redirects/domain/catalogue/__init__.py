@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 
 from .entries import ENTRIES
 from .entry import CALLBACK_FIELDS, Field, Intent
+from .reading import IntentReader, intent_reader
 
 __all__ = ["CALLBACK_FIELDS", "CATALOGUE", "FLOW_INTENTS", "Catalogue", "Field", "Intent"]
 
@@ -24,7 +25,7 @@ __all__ = ["CALLBACK_FIELDS", "CATALOGUE", "FLOW_INTENTS", "Catalogue", "Field",
 class Catalogue:
     """The intents by wire name, in declaration order."""
 
-    __slots__ = ("_entries", "flow_intents", "names", "paths")
+    __slots__ = ("_entries", "flow_intents", "names", "paths", "readers")
 
     def __init__(self, entries: Iterable[Intent]) -> None:
         self._entries: dict[str, Intent] = {}
@@ -35,6 +36,8 @@ class Catalogue:
         self.names = tuple(self._entries)
         self.flow_intents = tuple(e.name for e in self._entries.values() if e.flow_page)
         self.paths = {e.name: e.path for e in self._entries.values()}
+        # The validator of each intent's object, built from its declaration once.
+        self.readers: dict[str, IntentReader] = {e.name: intent_reader(e) for e in self._entries.values()}
 
     def __getitem__(self, name: str) -> Intent:
         return self._entries[name]
