@@ -37,7 +37,7 @@ def test_visitor_tokens_and_ecom_checkout(sdk_run: tuple[Live, dict[str, Any]]) 
     live, out = sdk_run
     session = out["ecom"]
     assert session["_id"] and session["fullUrl"].startswith(live.url + "/flow/ecom-checkout?")
-    stored = live.services.store.get_session(session["_id"])
+    stored = live.services.store.sessions.get(session["_id"])
     assert stored is not None and stored.intent == "ecomCheckout"
     assert stored.callbacks["thankYouPageUrl"] == "http://127.0.0.1:3000/thanks"
     visitor = live.services.keys.verify(out["visitorTokens"]["accessToken"]["value"])
@@ -48,7 +48,7 @@ def test_visitor_tokens_and_ecom_checkout(sdk_run: tuple[Live, dict[str, Any]]) 
 
 def test_login_intent(sdk_run: tuple[Live, dict[str, Any]]) -> None:
     live, out = sdk_run
-    stored = live.services.store.get_session(out["login"]["_id"])
+    stored = live.services.store.sessions.get(out["login"]["_id"])
     assert stored is not None and stored.intent == "login"
     assert stored.callbacks == {"postFlowUrl": "http://127.0.0.1:3000/welcome"}
 
@@ -70,7 +70,7 @@ def test_get_auth_url_carries_pkce_and_state(sdk_run: tuple[Live, dict[str, Any]
 
 def test_api_key_strategy(sdk_run: tuple[Live, dict[str, Any]]) -> None:
     live, out = sdk_run
-    stored = live.services.store.get_session(out["apiKey"]["_id"])
+    stored = live.services.store.sessions.get(out["apiKey"]["_id"])
     assert stored is not None and stored.creator_id is None and stored.site_id == live.tenant.site_id
 
 
@@ -92,7 +92,7 @@ def test_expired_access_token_is_renewed_through_refresh_token(sdk_run: tuple[Li
     assert [g["grantType"] for g in renewal["grants"]] == ["refresh_token"]
     assert renewal["grants"][0]["refreshToken"] == out["visitorTokens"]["refreshToken"]["value"]
     assert renewal["newAccessToken"] is True
-    stored = live.services.store.get_session(renewal["session"]["_id"])
+    stored = live.services.store.sessions.get(renewal["session"]["_id"])
     original = live.services.keys.verify(out["visitorTokens"]["accessToken"]["value"])["sub"]
     assert stored is not None and stored.creator_id == original  # same visitor after renewal
 

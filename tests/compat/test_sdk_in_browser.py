@@ -197,7 +197,7 @@ def test_visitor_checkout_to_the_thank_you_page(env: Env) -> None:
     shows(page, "order-id", query["orderId"])
     assert site.hits("/index.html")[-1]["query"] == query
 
-    (stored,) = [s for s in live.services.store.list_sessions(live.tenant.site_id, 200)
+    (stored,) = [s for s in live.services.store.sessions.newest(live.tenant.site_id, 200)
                  if s.params.get("checkoutId") == checkout_id]
     assert (stored.intent, stored.state) == ("ecomCheckout", "COMPLETED")
     assert stored.creator_type == "VISITOR" and stored.creator_id == visitor["sub"]
@@ -393,7 +393,7 @@ def test_logout_returns_to_the_client_and_refuses_the_old_token(env: Env) -> Non
     r = httpx.post(f"{live.url}/oauth2/token", json={"clientId": live.tenant.client_id, "grantType": "refresh_token",
                                                      "refreshToken": member["refreshToken"]["value"]})
     assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
-    logouts = [s for s in live.services.store.list_sessions(live.tenant.site_id, 200) if s.intent == "logout"]
+    logouts = [s for s in live.services.store.sessions.newest(live.tenant.site_id, 200) if s.intent == "logout"]
     assert logouts and logouts[0].callbacks == {"postFlowUrl": site.page} and logouts[0].state == "COMPLETED"
     cors_ok(env, "POST", SESSION_PATH)
     page.context.close()

@@ -70,7 +70,7 @@ def test_checkout_created_through_the_official_sdk(env: tuple[Live, ClientSite, 
     page.get_by_test_id("complete").click()
     query = landed(page, site, "/thanks")
     assert set(query) == {"from", "wixMemberLoggedIn", *expected} and query["wixMemberLoggedIn"] == ["false"]
-    stored = live.services.store.get_session(session["_id"])
+    stored = live.services.store.sessions.get(session["_id"])
     assert stored is not None and stored.state == "COMPLETED"
     page.context.close()
 
@@ -137,7 +137,7 @@ def test_abandon_goes_to_post_flow_url(env: tuple[Live, ClientSite, Browser]) ->
     page = open_page(browser, session["fullUrl"])
     page.get_by_test_id("cancel").click()
     assert landed(page, site, "/after") == {"from": ["hr"], "wixMemberLoggedIn": ["false"]}
-    assert live.services.store.get_session(session["id"]).state == "ABANDONED"  # type: ignore[union-attr]
+    assert live.services.store.sessions.get(session["id"]).state == "ABANDONED"  # type: ignore[union-attr]
     page.context.close()
 
 

@@ -90,7 +90,7 @@ def test_a_official_sdk_login_and_logout(env: tuple[Live, ClientSite, Browser], 
                  checkoutId=CHECKOUT, postFlowUrl=f"{site.url}/after", logoutTo=f"{site.url}/bye")
     assert member["loggedIn"] is True
     access = member["tokens"]["accessToken"]["value"]
-    stored = live.services.store.get_session(member["session"]["_id"])
+    stored = live.services.store.sessions.get(member["session"]["_id"])
     assert stored is not None and stored.creator_type == "MEMBER"
 
     page.goto(member["logoutUrl"])

@@ -75,7 +75,7 @@ def test_sigkill_under_load_loses_no_acknowledged_session(tmp_path: Path) -> Non
 
         db = Database(env["HEADLESS_REDIRECTS_DATABASE_URL"])
         store = Store(db)
-        missing = [sid for sid in acknowledged if store.get_session(sid) is None]
+        missing = [sid for sid in acknowledged if store.sessions.get(sid) is None]
         db.dispose()
         assert missing == []
     finally:

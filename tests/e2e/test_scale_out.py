@@ -352,7 +352,7 @@ def test_sigkill_of_one_instance_under_load_loses_nothing_acknowledged(cluster: 
     db = Database(cluster.database_url)
     try:
         store = Store(db)
-        missing = [sid for sid in acknowledged if store.get_session(sid) is None]
+        missing = [sid for sid in acknowledged if store.sessions.get(sid) is None]
     finally:
         db.dispose()
     assert missing == []

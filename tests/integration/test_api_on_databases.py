@@ -13,7 +13,7 @@ def test_token_session_short_link_and_refresh(database_url: str) -> None:
                       "callbacks": {"postFlowUrl": "https://shop.example.com/after?x=1"}}, tokens["access_token"])
         assert r.status_code == 200, r.text
         session = r.json()["redirectSession"]
-        stored = w.services.store.get_session(session["id"])
+        stored = w.services.store.sessions.get(session["id"])
         assert stored is not None
         assert stored.callbacks == {"postFlowUrl": "https://shop.example.com/after?x=1"}
         assert stored.params == {"checkoutId": GUID}

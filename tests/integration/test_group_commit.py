@@ -40,7 +40,7 @@ def test_writes_of_one_loop_turn_share_a_commit(grouped: tuple[Database, Store, 
     sessions = [_session(str(uuid.uuid4())) for _ in range(50)]
 
     async def create(session: object) -> int:
-        await db.run(store.insert_session, session)  # type: ignore[arg-type]
+        await db.run(store.sessions.insert, session)  # type: ignore[arg-type]
         return _count(path)  # answered only once committed
 
     async def main() -> list[int]:
@@ -56,29 +56,19 @@ def test_writes_of_one_loop_turn_share_a_commit(grouped: tuple[Database, Store, 
 def test_a_failing_write_is_undone_alone(grouped: tuple[Database, Store, Path]) -> None:
     db, store, path = grouped
     existing = _session(str(uuid.uuid4()))
-    store.insert_session(existing)  # no loop: committed at once
+    store.sessions.insert(existing)  # no loop: committed at once
     assert _count(path) == 1
     good = _session(str(uuid.uuid4()))
     c = store.fast
 
     async def main() -> list[object]:
         async def good_write() -> None:
-            await db.run(store.insert_session, good)
+            await db.run(store.sessions.insert, good)
 
         async def bad_write() -> None:
             # two steps: the first would insert, the second collides; neither may remain
             fresh = _session(str(uuid.uuid4()))
-            steps = [c.compile(redirect_sessions.insert().values(
-                {col.name: sa.bindparam(col.name) for col in redirect_sessions.c}))]
-            from headless_redirects.storage.repository import _SESSION_JSON, _encode, _fields
-
-            def values(s: object) -> dict[str, object]:
-                v = _fields(s)
-                for name in _SESSION_JSON:
-                    v[name] = _encode(v[name])
-                return v
-
-            await db.run(c.write, (steps[0], values(fresh)), (steps[0], values(existing)))
+            await db.run(c.write, store.sessions.insert_step(fresh), store.sessions.insert_step(existing))
 
         return await asyncio.gather(good_write(), bad_write(), return_exceptions=True)
 
@@ -92,7 +82,7 @@ def test_other_connections_do_not_wait_for_the_group(grouped: tuple[Database, St
     db, store, path = grouped
 
     async def main() -> None:
-        store.insert_session(_session(str(uuid.uuid4())))  # inside the loop: grouped, not yet committed
+        store.sessions.insert(_session(str(uuid.uuid4())))  # inside the loop: grouped, not yet committed
         assert db.group is not None and db.group.dirty
         store.revoke("subject", 1)  # a SQLAlchemy transaction: commits the group first, no lock wait
         assert not db.group.dirty

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from headless_redirects.domain.sessions import CREATED, RedirectSession, short_code
+from headless_redirects.domain.lifecycle import CREATED, RedirectSession
+from headless_redirects.domain.sessions import short_code
 from headless_redirects.service.keys import KeyRing
 from headless_redirects.service.secrets import digest
 from headless_redirects.service.tenancy import create_tenant
@@ -69,22 +70,22 @@ def test_tenant_round_trip(store: Store) -> None:
 
 def test_sessions_round_trip_and_short_links(store: Store) -> None:
     s = _session(str(uuid.uuid4()))
-    store.insert_session(s)
-    assert store.get_session(s.id) == s
-    assert store.short_link(short_code(s.id)) == (s.full_url, s.expires_at)
-    assert store.short_link("missing") is None
-    assert store.short_link(short_code(str(uuid.uuid4()))) is None
+    store.sessions.insert(s)
+    assert store.sessions.get(s.id) == s
+    assert store.sessions.short_link(short_code(s.id)) == (s.full_url, s.expires_at)
+    assert store.sessions.short_link("missing") is None
+    assert store.sessions.short_link(short_code(str(uuid.uuid4()))) is None
     with pytest.raises(sa.exc.IntegrityError):
-        store.insert_session(s)
+        store.sessions.insert(s)
 
 
 def test_purge_removes_only_long_expired_rows(store: Store) -> None:
     site = str(uuid.uuid4())
     old, live = _session(site, expires_at=1000), _session(site)
-    store.insert_session(old)
-    store.insert_session(live)
+    store.sessions.insert(old)
+    store.sessions.insert(live)
     assert store.purge_expired(int(time.time()), keep_seconds=60) == 1
-    assert store.get_session(old.id) is None and store.get_session(live.id) is not None
+    assert store.sessions.get(old.id) is None and store.sessions.get(live.id) is not None
 
 
 def _refresh(family: str) -> RefreshTokenRow:
@@ -145,7 +146,7 @@ def test_background_checkpoints_move_the_wal_into_the_database(tmp_path: Any) ->
         store = Store(db)
         before = path.stat().st_size
         for _ in range(300):
-            store.insert_session(_session(str(uuid.uuid4())))
+            store.sessions.insert(_session(str(uuid.uuid4())))
         with store.fast.connection() as conn:
             assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
         deadline = time.monotonic() + 5

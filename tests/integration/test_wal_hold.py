@@ -27,13 +27,13 @@ def test_a_hold_commits_the_group_and_holds_storage_calls_until_released(tmp_pat
     assert group is not None
 
     async def main() -> None:
-        await db.run(store.insert_session, _session(str(uuid.uuid4())))
-        store.insert_session(_session(str(uuid.uuid4())))  # grouped, not yet committed
+        await db.run(store.sessions.insert, _session(str(uuid.uuid4())))
+        store.sessions.insert(_session(str(uuid.uuid4())))  # grouped, not yet committed
         assert group.dirty
         assert await asyncio.to_thread(group.hold, 5.0)
         assert not group.dirty and _count(path) == 2  # the open group was committed first
-        waiting = asyncio.create_task(db.run(store.insert_session, _session(str(uuid.uuid4()))))
-        cancelled = asyncio.create_task(db.run(store.insert_session, _session(str(uuid.uuid4()))))
+        waiting = asyncio.create_task(db.run(store.sessions.insert, _session(str(uuid.uuid4()))))
+        cancelled = asyncio.create_task(db.run(store.sessions.insert, _session(str(uuid.uuid4()))))
         for _ in range(5):
             await asyncio.sleep(0)  # the loop runs on; the calls wait
         cancelled.cancel()
@@ -62,7 +62,7 @@ def test_the_checkpointer_truncates_a_wal_past_its_limit(tmp_path: Path) -> None
 
     async def main() -> None:
         while checkpointer.truncations == 0:  # bounded by the test's own limit below
-            await asyncio.gather(*(db.run(store.insert_session, _session(str(uuid.uuid4()))) for _ in range(50)))
+            await asyncio.gather(*(db.run(store.sessions.insert, _session(str(uuid.uuid4()))) for _ in range(50)))
             assert _count(path) < 200_000, "the checkpointer never truncated the WAL"
 
     asyncio.run(main())

@@ -57,7 +57,7 @@ async def test_visitor_tokens_are_automatic_and_sessions_are_typed(world: World)
     assert session.short_url and session.session_token
     tokens = auth.get_tokens()
     assert tokens.refresh_token.role == TokenRole.VISITOR and not auth.logged_in()
-    stored = world.services.store.get_session(session.id)
+    stored = world.services.store.sessions.get(session.id)
     assert stored is not None and stored.callbacks == {"postFlowUrl": "https://shop.example.com/after"}
 
 
@@ -79,7 +79,7 @@ async def test_an_expired_access_token_is_renewed_through_the_refresh_token(worl
         client.auth.set_tokens(Tokens(AccessToken(first.access_token.value, int(time.time()) - 10),
                                       first.refresh_token))
         session = await client.redirects.create_redirect_session(login={})
-    stored = world.services.store.get_session(session.id)
+    stored = world.services.store.sessions.get(session.id)
     assert stored is not None and stored.creator_id == world.services.keys.verify(first.access_token.value)["sub"]
     assert auth.get_tokens().access_token.value != first.access_token.value
 

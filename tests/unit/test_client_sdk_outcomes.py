@@ -274,7 +274,7 @@ async def test_a_create_whose_answer_was_lost_is_retried_with_its_key_and_makes_
     assert first.headers["idempotency-key"]
     assert session.idempotent_replayed
     assert await _count(world) == 1
-    assert world.services.store.get_session(session.id) is not None
+    assert world.services.store.sessions.get(session.id) is not None
 
 
 def test_sync_a_create_whose_answer_was_lost_is_retried_and_makes_one_session(world: World) -> None:

@@ -291,10 +291,10 @@ def test_body_over_64_kib_is_413(world: World) -> None:
 
 
 def test_refused_requests_store_nothing(world: World) -> None:
-    before = len(world.services.store.list_sessions(None, 1000))
+    before = len(world.services.store.sessions.newest(None, 1000))
     world.create({"ecomCheckout": {"checkoutId": "bad"}})
     world.create({"login": {}, "callbacks": {"postFlowUrl": "https://evil.example.com/"}})
-    assert len(world.services.store.list_sessions(None, 1000)) == before
+    assert len(world.services.store.sessions.newest(None, 1000)) == before
 
 
 def test_full_url_over_2048_characters_is_refused(world: World) -> None:

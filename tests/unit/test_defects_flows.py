@@ -48,7 +48,7 @@ def _sessions(w: World, intent: str) -> list[Any]:
 
 
 def _state(w: World, url: str) -> str:
-    session = w.services.store.get_session(url.split("redirectSessionId=")[1].split("&")[0])
+    session = w.services.store.sessions.get(url.split("redirectSessionId=")[1].split("&")[0])
     assert session is not None
     return session.state
 

@@ -35,7 +35,7 @@ def _session_id(url: str) -> str:
 
 
 def _state(w: World, url: str) -> str:
-    session = w.services.store.get_session(_session_id(url))
+    session = w.services.store.sessions.get(_session_id(url))
     assert session is not None
     return session.state
 

@@ -88,7 +88,7 @@ def test_cancel_goes_to_post_flow_url_and_orders_nothing(world: World) -> None:
     assert r.headers["location"] == "https://shop.example.com/after?src=hr&wixMemberLoggedIn=false"
     session_id = url.split("redirectSessionId=")[1].split("&")[0]
     assert world.services.orders.for_session(session_id) is None
-    assert world.services.store.get_session(session_id).state == "ABANDONED"  # type: ignore[union-attr]
+    assert world.services.store.sessions.get(session_id).state == "ABANDONED"  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(("intent", "target"), [
@@ -201,3 +201,35 @@ def test_a_site_can_plug_in_its_own_provider(world: World) -> None:
 def test_flow_pages_are_translated(world: World) -> None:
     _, page = _open(world, "ecomCheckout", preferences={"additionalQueryParameters": {"lang": "de"}})
     assert "Bestellen" in page and "Summe" in page and "Zurück zum Warenkorb" in page
+
+
+class FlakyProvider(FixedProvider):
+    """Fails to place the first order it is asked for (a cart service that was down)."""
+
+    calls = 0
+
+    def place_order(self, request: FlowRequest, buyer: Buyer, choice: str | None = None) -> PlacedOrder:
+        FlakyProvider.calls += 1
+        if FlakyProvider.calls == 1:
+            raise ConnectionError("the cart service is down")
+        return super().place_order(request, buyer, choice)
+
+
+def test_a_provider_failure_shows_the_page_again_and_the_next_try_completes(world: World) -> None:
+    """Issue 9: the checkout was marked COMPLETED before the provider placed the order, so a
+    provider failure left a completed session, a dead link and no order."""
+    FlakyProvider.calls = 0
+    with world.services.db.engine.begin() as c:
+        c.execute(sa.update(sites).where(sites.c.id == world.tenant.site_id)
+                  .values(flow_provider="tests.unit.test_hosted_flows:FlakyProvider"))
+    url, page = _open(world, "ecomCheckout")
+    session_id = url.split("redirectSessionId=")[1].split("&")[0]
+    failed = submit(world.client, page, url.split("?")[0])
+    assert failed.status_code == 502 and "could not be placed" in failed.text
+    stored = world.services.store.sessions.get(session_id)
+    assert stored is not None and stored.state == "OPENED" and "orderId" not in stored.outcome
+    again = submit(world.client, failed.text, url.split("?")[0])
+    assert again.status_code == 303
+    assert query_of(again.headers["location"])["orderId"] == "11111111-2222-4333-8444-555555555555"
+    done = world.services.store.sessions.get(session_id)
+    assert done is not None and done.state == "COMPLETED" and FlakyProvider.calls == 2

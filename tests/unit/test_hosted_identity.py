@@ -237,7 +237,7 @@ def test_maintain_identity_carries_the_visitor(w: World) -> None:
     url = session_url(w, {"login": {}}, visitor["access_token"])
     w.client.get(url)
     browser = w.services.flows.browser(w.client.cookies.get("hr_session"))
-    session = w.services.store.get_session(url.split("redirectSessionId=")[1].split("&")[0])
+    session = w.services.store.sessions.get(url.split("redirectSessionId=")[1].split("&")[0])
     assert session is not None
     # for this flow only (SPEC §8): nothing is written to the browser's hosted session
     visitor_id = w.services.keys.verify(visitor["access_token"])["sub"]

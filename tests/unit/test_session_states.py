@@ -1,10 +1,10 @@
-"""The redirect session's state machine (domain.sessions)."""
+"""The redirect session's state machine (domain.lifecycle)."""
 
 from __future__ import annotations
 
 import pytest
 
-from headless_redirects.domain.sessions import (
+from headless_redirects.domain.lifecycle import (
     ABANDONED,
     COMPLETED,
     CREATED,
@@ -12,9 +12,8 @@ from headless_redirects.domain.sessions import (
     OPENED,
     InvalidTransition,
     RedirectSession,
-    session_id_from_short_code,
-    short_code,
 )
+from headless_redirects.domain.sessions import session_id_from_short_code, short_code
 
 SID = "0fc930e0-5bc6-4dfe-b828-4d56c40a0c07"
 
@@ -25,8 +24,8 @@ def _session(state: str = CREATED, expires_at: int = 1000) -> RedirectSession:
 
 
 def test_happy_paths() -> None:
-    opened = _session().open(10)
-    assert opened.state == OPENED and opened.open(11).state == OPENED
+    opened = _session().open(10, "b")
+    assert opened.state == OPENED and opened.open(11, "b") is opened
     assert opened.complete(12, {"orderId": "o"}).state == COMPLETED
     assert opened.abandon(12).state == ABANDONED and _session().abandon(5).state == ABANDONED
 
@@ -34,7 +33,7 @@ def test_happy_paths() -> None:
 @pytest.mark.parametrize("final", [COMPLETED, ABANDONED])
 def test_final_states_are_final(final: str) -> None:
     done = _session(final)
-    for move in (lambda s: s.open(1), lambda s: s.complete(1, {}), lambda s: s.abandon(1)):
+    for move in (lambda s: s.open(1, "b"), lambda s: s.complete(1, {}), lambda s: s.abandon(1)):
         with pytest.raises(InvalidTransition):
             move(done)
     assert done.state_at(10_000) == final  # a finished session never reads as expired

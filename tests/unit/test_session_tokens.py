@@ -58,7 +58,7 @@ def test_the_session_token_is_not_stored_in_plain_text(world: World) -> None:
     session_token = login(world).json()["sessionToken"]
     body = auth_body(world, responseMode="web_message", redirectUri=None, prompt="none", sessionToken=session_token)
     session_id = world.create(body).json()["redirectSession"]["id"]
-    stored = world.services.store.get_session(session_id)
+    stored = world.services.store.sessions.get(session_id)
     assert stored is not None and session_token not in repr(stored)
     assert stored.params["sessionTokenHash"] == digest(session_token)
     assert session_token not in world.create(body).json()["redirectSession"]["fullUrl"]

@@ -57,7 +57,7 @@ def test_sessions_expire_after_60_minutes_and_auth_sessions_after_10(world: Worl
                                                   "codeChallenge": CHALLENGE, "codeChallengeMethod": "S256"}}})
     assert auth.status_code == 200, auth.text
     for session_id, ttl in ((flow["id"], 3600), (auth.json()["redirectSession"]["id"], 600)):
-        stored = world.services.store.get_session(session_id)
+        stored = world.services.store.sessions.get(session_id)
         assert stored is not None and stored.expires_at - stored.created_at == ttl
 
 
@@ -66,6 +66,6 @@ def test_session_lifetimes_are_configurable(sqlite_url: str) -> None:
 
     w = make_world(sqlite_url, session_ttl=120, auth_session_ttl=30)
     s = _session(w)
-    stored = w.services.store.get_session(s["id"])
+    stored = w.services.store.sessions.get(s["id"])
     assert stored is not None and stored.expires_at - stored.created_at == 120
     w.services.db.dispose()

@@ -22,6 +22,7 @@ def _msgids() -> set[str]:
         ids |= {title, text}
     ids |= set(hosted._LOGIN_ERRORS.values())
     ids |= set(re.findall(r'_\("([^"]+)"\)', (WEB / "hosted.py").read_text()))
+    ids |= set(re.findall(r'gettext_for\(lang\)\("([^"]+)"\)', (WEB / "checkout.py").read_text()))
     ids |= set(re.findall(r'_\("([^"]+)"\)', (WEB / "account.py").read_text()))
     # the emails of the identity API (verification codes, password reset)
     ids |= set(re.findall(r'_\("([^"]+)"\)', (WEB.parent / "service" / "messages.py").read_text()))

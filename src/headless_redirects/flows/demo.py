@@ -92,6 +92,9 @@ class DemoProvider(FlowProvider):
         raise ValueError(f"the demo provider has no page for {intent}")
 
     def place_order(self, request: FlowRequest, buyer: Buyer, choice: str | None = None) -> PlacedOrder:
+        placed = self.context.orders.for_session(request.session_id)
+        if placed is not None:  # asked again (an answer lost on the way back): the same order
+            return PlacedOrder(placed.id, placed.number, placed.event_id)
         view = self.view(request)
         event_id = None
         if request.intent == "eventsCheckout":

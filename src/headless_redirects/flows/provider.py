@@ -81,7 +81,12 @@ class FlowProvider(ABC):
 
     @abstractmethod
     def place_order(self, request: FlowRequest, buyer: Buyer, choice: str | None = None) -> PlacedOrder:
-        """Create the order (and take payment); ``choice`` is the option picked, if any."""
+        """Create the order (and take payment); ``choice`` is the option picked, if any.
+
+        Called once per completed checkout, in a worker thread, while the session is ORDERING
+        (``domain.lifecycle``). Raising leaves the session OPENED, and the visitor may submit
+        again, so the same session may be ordered again after a failure: make it idempotent on
+        ``request.session_id`` (return the order already placed for it), as the demo does."""
 
     def booking_checkout(self, request: FlowRequest, choice: str) -> dict[str, Any] | None:
         """The booking page (``bookingsBook``): the ``bookingsCheckout`` intent that the chosen

@@ -16,8 +16,8 @@ import httpx
 import msgspec
 
 from ..domain.callbacks import UrlProblem, parse_absolute_url
-from ..domain.origins import normalize_origin
 from ..domain.lifecycle import RedirectSession
+from ..domain.origins import normalize_origin
 from ..flows import ProviderContext, load_provider
 from ..storage.database import Database
 from ..storage.identity import IdentityStore

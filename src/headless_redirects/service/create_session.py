@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -15,17 +15,16 @@ from ..domain.callbacks import MAX_URL_LENGTH
 from ..domain.errors import FieldViolation, PermissionDenied, Rule, Unauthenticated, ValidationFailed
 from ..domain.intent_shapes import fast_request
 from ..domain.intents import AUTH_INTENT, SessionRequest, check_against_apps, destination, parse_request
+from ..domain.lifecycle import CREATED, RedirectSession
 from ..domain.linguist import language_from_header
-from ..domain.sessions import CREATED, RedirectSession, new_session_id, short_code
+from ..domain.sessions import new_session_id, short_code
 from ..settings import Settings
-from ..storage.idempotency import IdempotencyStore
-from ..storage.repository import Store
-from ..storage.statements import Compiled
 from .secrets import digest, new_secret
 from .tenancy import API_KEY_SCOPE, Tenant, TenantCache
 from .tokens import Identity, TokenService
+from .unit_of_work import UnitOfWork
 
-__all__ = ["Caller", "SessionService"]
+__all__ = ["Caller", "CreateResponse", "CreatedSession", "SessionService", "UrlDetails"]
 
 _encode = msgspec.json.Encoder().encode
 _JWT_SHAPE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
@@ -48,13 +47,34 @@ class Caller:
     api_key_id: str | None = None
 
 
+class UrlDetails(msgspec.Struct, frozen=True):
+    endpoint: str
+    searchParams: dict[str, str]  # noqa: N815 - the wire's name
+
+
+class CreatedSession(msgspec.Struct, frozen=True, omit_defaults=True):
+    """The Create Redirect Session answer's ``redirectSession`` (SPEC §3); ``sessionToken``
+    only for a session created with a visitor's or member's token."""
+
+    id: str
+    fullUrl: str  # noqa: N815
+    urlDetails: UrlDetails  # noqa: N815
+    shortUrl: str  # noqa: N815
+    sessionToken: str | None = None  # noqa: N815
+
+
+class CreateResponse(msgspec.Struct, frozen=True):
+    redirectSession: CreatedSession  # noqa: N815
+
+
 class SessionService:
-    def __init__(self, store: Store, tenants: TenantCache, tokens: TokenService, settings: Settings) -> None:
-        self.store = store
+    def __init__(self, uow: Callable[[], UnitOfWork], short_links: Callable[[str], tuple[str, int] | None],
+                 tenants: TenantCache, tokens: TokenService, settings: Settings) -> None:
+        self.uow = uow
+        self.short_links = short_links
         self.tenants = tenants
         self.tokens = tokens
         self.settings = settings
-        self.idempotency: IdempotencyStore | None = None  # wired by bootstrap
 
     def authenticate(self, authorization: str | None, site_id: str | None) -> Caller:
         """SPEC §3: an access token (raw or ``Bearer``), or an API key plus ``wix-site-id``."""
@@ -84,7 +104,7 @@ class SessionService:
         return Caller(tenant, None, None, key.id)
 
     def create_fast(self, caller: Caller, raw: bytes, linguist: str | None,
-                    idempotency_key_hash: str | None = None) -> tuple[dict[str, Any], str] | None:
+                    idempotency_key_hash: str | None = None) -> tuple[CreateResponse, str] | None:
         """Create from the raw body when it is a common shape that breaks no rule (the response
         and the intent); ``None`` when the full validator must decide (:meth:`create`): what
         it answers, with every violation, is the answer."""
@@ -96,7 +116,7 @@ class SessionService:
         return response, request.intent
 
     def create(self, caller: Caller, body: Any, linguist: str | None,
-               idempotency_key_hash: str | None = None) -> dict[str, Any]:
+               idempotency_key_hash: str | None = None) -> CreateResponse:
         request, violations = parse_request(body)
         if request is not None:
             violations += check_against_apps(request, caller.tenant.rules, caller.client_id)
@@ -108,9 +128,20 @@ class SessionService:
 
     def store_session(self, tenant: Tenant, request: SessionRequest, identity: Identity | None,
                       linguist: str | None, caller_client_id: str | None = None,
-                      idempotency_key_hash: str | None = None) -> dict[str, Any]:
-        """Store a validated request as a new session; the wire response. With an idempotency
-        key, the response is stored in the same transaction as the session."""
+                      idempotency_key_hash: str | None = None) -> CreateResponse:
+        """Store a validated request as a new session; its answer. With an idempotency key, the
+        answer is stored in the same transaction as the session."""
+        session, response = self.new_session(tenant, request, identity, linguist, caller_client_id)
+        with self.uow() as uow:
+            uow.sessions.add(session)
+            if idempotency_key_hash is not None:
+                uow.answers.add(idempotency_key_hash, 200, _encode(response).decode())
+            uow.commit()
+        return response
+
+    def new_session(self, tenant: Tenant, request: SessionRequest, identity: Identity | None, linguist: str | None,
+                    caller_client_id: str | None = None) -> tuple[RedirectSession, CreateResponse]:
+        """The session a validated request makes, not yet stored, and the answer that reports it."""
         site = tenant.site
         session_id = new_session_id()
         header_lang = language_from_header(linguist)
@@ -134,14 +165,6 @@ class SessionService:
             stored_params["sessionTokenHash"] = digest(str(stored_params.pop("sessionToken")))
         if request.prompt is not None:
             stored_params["prompt"] = request.prompt
-        result: dict[str, Any] = {
-            "id": session_id,
-            "fullUrl": full_url,
-            "urlDetails": {"endpoint": endpoint, "searchParams": params},
-            "shortUrl": f"{self.settings.public_url.rstrip('/')}/r/{short_code(session_id)}",
-        }
-        if session_token is not None:
-            result["sessionToken"] = session_token
         session = RedirectSession(
             id=session_id,
             site_id=site.id,
@@ -161,9 +184,10 @@ class SessionService:
             session_token_hash=digest(session_token) if session_token else None,
             outcome={},
         )
-        response = {"redirectSession": result}
-        also: tuple[tuple[Compiled, Mapping[str, Any]], ...] = ()
-        if idempotency_key_hash is not None and self.idempotency is not None:
-            also = (self.idempotency.completion_step(idempotency_key_hash, 200, _encode(response).decode()),)
-        self.store.insert_session(session, also)
-        return response
+        created = CreatedSession(session_id, full_url, UrlDetails(endpoint, params),
+                                 f"{self.settings.public_url.rstrip('/')}/r/{short_code(session_id)}", session_token)
+        return session, CreateResponse(created)
+
+    def short_link(self, code: str) -> tuple[str, int] | None:
+        """``(full URL, expires_at)`` of the session behind a short link's code."""
+        return self.short_links(code)

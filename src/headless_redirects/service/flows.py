@@ -2,8 +2,10 @@
 and the end of a flow (SPEC §5).
 
 Landing on a session URL: unknown id → :class:`SessionNotFound`; expired → :class:`SessionExpired`;
-completed or abandoned → :class:`SessionUsed`; opened first by another browser →
-:class:`OtherBrowser`. The first browser to open a session is bound to it.
+completed, abandoned or placing its order → :class:`SessionUsed`; opened first by another
+browser → :class:`OtherBrowser`. The first browser to open a session is bound to it (``open``).
+Every change of a session is a transition of ``domain.lifecycle`` stored through a unit of work
+(``service.unit_of_work``) from the state and version it was read at.
 
 The browser's cookie ``hr_session`` is ``<binding>`` or, with a member logged in on the hosted
 site, ``<binding>.<login>``:
@@ -26,17 +28,18 @@ import hashlib
 import hmac
 import re
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from ..domain.sessions import ABANDONED, COMPLETED, CREATED, EXPIRED, InvalidTransition, RedirectSession
+from ..domain.lifecycle import COMPLETED, EXPIRED, BoundElsewhere, InvalidTransition, RedirectSession
 from ..settings import Settings
 from ..storage.identity import BrowserSessionRow, IdentityStore
 from ..storage.repository import Store
 from . import counters
 from .secrets import digest, new_secret
 from .tokens import MEMBER, VISITOR, TokenService
+from .unit_of_work import Conflict, UnitOfWork
 
 __all__ = [
     "Browser",
@@ -46,7 +49,11 @@ __all__ = [
     "SessionExpired",
     "SessionNotFound",
     "SessionUsed",
+    "Transition",
 ]
+
+# A transition of ``domain.lifecycle``: ``(session, now, *args) -> the session moved``.
+Transition = Callable[..., RedirectSession]
 
 # What new_secret("hrb_") and new_secret("hrl_") make; anything else is not our cookie.
 _COOKIE = re.compile(r"^hrb_[A-Za-z0-9_-]{43}(?:\.hrl_[A-Za-z0-9_-]{43})?$")
@@ -101,7 +108,9 @@ def _binding(token: str) -> str:
 
 
 class FlowService:
-    def __init__(self, store: Store, identity: IdentityStore, tokens: TokenService, settings: Settings) -> None:
+    def __init__(self, uow: Callable[[], UnitOfWork], store: Store, identity: IdentityStore, tokens: TokenService,
+                 settings: Settings) -> None:
+        self.uow = uow
         self.store = store
         self.identity = identity
         self.tokens = tokens
@@ -137,25 +146,64 @@ class FlowService:
             self.identity.delete_browser_session(browser.row.token_hash)
         return Browser(token, browser.key, row)
 
-    # --- landing ---------------------------------------------------------------------------
+    # --- landing and moving on -------------------------------------------------------------
 
     def land(self, session_id: str | None, browser: Browser, intents: Iterable[str]) -> RedirectSession:
-        session = self.store.get_session(session_id) if session_id else None
-        if session is None or session.intent not in tuple(intents):
-            raise SessionNotFound()
-        now = int(time.time())
-        state = session.state_at(now)
-        if state == EXPIRED:
-            raise SessionExpired(session)
-        if state in (COMPLETED, ABANDONED):
-            raise SessionUsed(session)
-        if session.bound_browser is not None and session.bound_browser != browser.key:
-            raise OtherBrowser(session)
-        if state == CREATED:
-            opened = replace(session.open(now), bound_browser=browser.key)
-            if not self.store.move_session(session.id, (CREATED,), state=opened.state, bound_browser=browser.key):
+        """The session behind a hosted page's URL, opened by this browser (``open`` binds the
+        first browser); the :class:`FlowError` to show instead when it cannot be."""
+        with self.uow() as uow:
+            session = uow.sessions.get(session_id) if session_id else None
+            if session is None or session.intent not in tuple(intents):
+                raise SessionNotFound()
+            now = int(time.time())
+            try:
+                opened = session.open(now, browser.key)
+            except BoundElsewhere:
+                raise OtherBrowser(session) from None
+            except InvalidTransition:
+                raise (SessionExpired if session.state_at(now) == EXPIRED else SessionUsed)(session) from None
+            if opened is session:
+                return session
+            uow.sessions.save(session, opened)
+            try:
+                uow.commit()
+            except Conflict:
                 return self.land(session_id, browser, intents)  # another request opened it first
             return opened
+
+    def move(self, session: RedirectSession, transition: Transition, *args: Any) -> RedirectSession:
+        """Apply one transition of ``domain.lifecycle`` (``RedirectSession.complete``,
+        ``.abandon``, ``.note_login``...) and store it; a session moves once from where it was
+        read, so a replayed form or another request first raises :class:`SessionUsed`."""
+        return self.move_with(session, transition, args)
+
+    def move_with(self, session: RedirectSession, transition: Transition, args: tuple[Any, ...],
+                  also: Callable[[UnitOfWork], None] | None = None) -> RedirectSession:
+        """:meth:`move`, and ``also(uow)`` staged in the same transaction (a code, a session)."""
+        try:
+            after = transition(session, int(time.time()), *args)
+        except InvalidTransition:
+            raise SessionUsed(session) from None
+        with self.uow() as uow:
+            uow.sessions.save(session, after)
+            if also is not None:
+                also(uow)
+            try:
+                uow.commit()
+            except Conflict:
+                raise SessionUsed(session) from None
+        if after.state == COMPLETED:
+            counters.sessions_completed.labels(session.intent).inc()
+        return after
+
+    def completed(self, session_id: str, browser: Browser) -> RedirectSession:
+        """A completed session, for the browser that completed it (the thank-you page)."""
+        with self.uow() as uow:
+            session = uow.sessions.get(session_id) if session_id else None
+        if session is None or session.state != COMPLETED:
+            raise SessionNotFound()
+        if session.bound_browser != browser.key:
+            raise OtherBrowser(session)
         return session
 
     @staticmethod
@@ -173,19 +221,6 @@ class FlowService:
             elif session.creator_type == MEMBER and member is None:
                 member = session.creator_id
         return visitor, member
-
-    def finish(self, session: RedirectSession, state: str, outcome: dict[str, Any]) -> None:
-        """End the flow (``COMPLETED`` or ``ABANDONED``); a session ends once, so a second
-        finish (a replayed form, another instance first) raises :class:`SessionUsed`."""
-        now = int(time.time())
-        try:
-            ended = session.complete(now, outcome) if state == COMPLETED else session.abandon(now, outcome)
-        except InvalidTransition:
-            raise SessionUsed(session) from None
-        if not self.store.move_session(session.id, (session.state,), state=ended.state, outcome=ended.outcome):
-            raise SessionUsed(session)
-        if ended.state == COMPLETED:
-            counters.sessions_completed.labels(session.intent).inc()
 
     # --- logout ----------------------------------------------------------------------------
 

@@ -10,57 +10,87 @@ from __future__ import annotations
 import base64
 import binascii
 import time
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+
+import msgspec
 
 from ..domain.errors import ApplicationError, FieldViolation, NotFound, Rule, ValidationFailed
 from ..domain.intents import INTENTS
-from ..domain.sessions import ABANDONED, COMPLETED, CREATED, EXPIRED, OPENED, InvalidTransition, RedirectSession
+from ..domain.lifecycle import EXPIRED, ORDERING, PUBLIC_STATES, InvalidTransition, RedirectSession
 from ..settings import Settings
-from ..storage.repository import Store
 from ..storage.session_queries import SessionFilter, SessionQueries
 from .create_session import Caller
-from .session_view import session_wire
+from .session_view import SessionInfo, session_info
+from .unit_of_work import Conflict, UnitOfWork
 
-__all__ = ["SessionApi"]
+__all__ = ["Cursors", "PagingMetadata", "SessionApi", "SessionEnvelope", "SessionsPage"]
 
-STATES = (CREATED, OPENED, COMPLETED, ABANDONED, EXPIRED)
 MAX_LIMIT = 100
 
 
+class SessionEnvelope(msgspec.Struct, frozen=True):
+    redirectSession: SessionInfo  # noqa: N815 - the wire's names
+
+
+class Cursors(msgspec.Struct, frozen=True):
+    next: str | None
+
+
+class PagingMetadata(msgspec.Struct, frozen=True):
+    count: int
+    cursors: Cursors
+
+
+class SessionsPage(msgspec.Struct, frozen=True):
+    redirectSessions: list[SessionInfo]  # noqa: N815
+    pagingMetadata: PagingMetadata  # noqa: N815
+
+
 class SessionApi:
-    def __init__(self, store: Store, queries: SessionQueries, settings: Settings) -> None:
-        self.store = store
+    def __init__(self, uow: Callable[[], UnitOfWork], queries: SessionQueries, settings: Settings) -> None:
+        self.uow = uow
         self.queries = queries
         self.public_url = settings.public_url
 
-    def _visible(self, caller: Caller, session_id: str) -> RedirectSession:
-        session = self.store.get_session(session_id)
+    def _visible(self, uow: UnitOfWork, caller: Caller, session_id: str) -> RedirectSession:
+        session = uow.sessions.get(session_id)
         if session is None or session.site_id != caller.tenant.site.id or (
                 caller.identity is not None and session.creator_id != caller.identity.subject_id):
             raise NotFound(f"no redirect session {session_id}")
         return session
 
-    def get(self, caller: Caller, session_id: str) -> dict[str, Any]:
-        return {"redirectSession": session_wire(self._visible(caller, session_id), self.public_url)}
+    def get(self, caller: Caller, session_id: str) -> SessionEnvelope:
+        with self.uow() as uow:
+            return SessionEnvelope(session_info(self._visible(uow, caller, session_id), self.public_url))
 
-    def expire(self, caller: Caller, session_id: str) -> dict[str, Any]:
-        session = self._visible(caller, session_id)
-        now = int(time.time())
-        try:
-            expired = session.expire(now)
-        except InvalidTransition:
-            raise ApplicationError("SESSION_ALREADY_FINISHED", f"the session is {session.state_at(now)}; only a "
-                                   "CREATED or OPENED session can be expired", 409) from None
-        if session.state != EXPIRED and not self.store.move_session(session.id, (CREATED, OPENED), state=EXPIRED):
-            return self.expire(caller, session_id)  # it changed meanwhile: answer for what it is now
-        return {"redirectSession": session_wire(self.store.get_session(session.id) or expired, self.public_url)}
+    def expire(self, caller: Caller, session_id: str) -> SessionEnvelope:
+        with self.uow() as uow:
+            session = self._visible(uow, caller, session_id)
+            if session.state == EXPIRED:
+                return SessionEnvelope(session_info(session, self.public_url))
+            now = int(time.time())
+            try:
+                expired = session.expire(now)
+            except InvalidTransition:
+                if session.state == ORDERING:
+                    raise ApplicationError("SESSION_ORDER_IN_PROGRESS", "the session's order is being placed; it "
+                                           "completes, or opens again, in a moment", 409) from None
+                raise ApplicationError("SESSION_ALREADY_FINISHED", f"the session is {session.public_state(now)}; "
+                                       "only a CREATED or OPENED session can be expired", 409) from None
+            uow.sessions.save(session, expired)
+            try:
+                uow.commit()
+            except Conflict:
+                return self.expire(caller, session_id)  # it changed meanwhile: answer for what it is now
+            return SessionEnvelope(session_info(expired, self.public_url))
 
-    def list(self, caller: Caller, params: dict[str, str]) -> dict[str, Any]:
+    def list(self, caller: Caller, params: dict[str, str]) -> SessionsPage:
         violations: list[FieldViolation] = []
         state = params.get("state") or None
-        if state is not None and state not in STATES:
-            violations.append(FieldViolation("state", f"must be one of {', '.join(STATES)}", Rule.INVALID_ENUM_VALUE))
+        if state is not None and state not in PUBLIC_STATES:
+            violations.append(FieldViolation("state", f"must be one of {', '.join(PUBLIC_STATES)}",
+                                             Rule.INVALID_ENUM_VALUE))
         intent = params.get("intent") or None
         if intent is not None and intent not in INTENTS:
             violations.append(FieldViolation("intent", "is not a known intent", Rule.INVALID_ENUM_VALUE))
@@ -76,8 +106,8 @@ class SessionApi:
         rows = self.queries.page(where, int(now), limit + 1, after)
         page, more = rows[:limit], len(rows) > limit
         next_cursor = _encode_cursor(page[-1]) if more and page else None
-        return {"redirectSessions": [session_wire(r, self.public_url, now) for r in page],
-                "pagingMetadata": {"count": len(page), "cursors": {"next": next_cursor}}}
+        return SessionsPage([session_info(r, self.public_url, now) for r in page],
+                            PagingMetadata(len(page), Cursors(next_cursor)))
 
 
 def _date(params: dict[str, str], name: str, violations: list[FieldViolation]) -> int | None:

@@ -5,12 +5,28 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..domain.sessions import RedirectSession, short_code
+import msgspec
 
-__all__ = ["public_outcome", "rfc3339", "session_wire"]
+from ..domain.lifecycle import RedirectSession
+from ..domain.sessions import short_code
+
+__all__ = ["SessionInfo", "public_outcome", "rfc3339", "session_info", "session_wire"]
 
 # What a flow's outcome may tell a client backend; the rest is the hosted site's bookkeeping.
 _OUTCOME_KEYS = ("orderId", "planOrderId", "orderNumber", "eventId", "memberId")
+
+
+class SessionInfo(msgspec.Struct, frozen=True):
+    id: str
+    intent: str
+    state: str  # one of domain.lifecycle.PUBLIC_STATES
+    fullUrl: str  # noqa: N815 - the wire's names
+    shortUrl: str  # noqa: N815
+    callbacks: dict[str, str]
+    createdDate: str  # noqa: N815
+    updatedDate: str  # noqa: N815
+    expiresDate: str  # noqa: N815
+    outcome: dict[str, Any]
 
 
 def rfc3339(seconds: float) -> str:
@@ -24,17 +40,22 @@ def public_outcome(outcome: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
-def session_wire(session: RedirectSession, public_url: str, now: float | None = None) -> dict[str, Any]:
+def session_info(session: RedirectSession, public_url: str, now: float | None = None) -> SessionInfo:
     now = time.time() if now is None else now
-    return {
-        "id": session.id,
-        "intent": session.intent,
-        "state": session.state_at(int(now)),
-        "fullUrl": session.full_url,
-        "shortUrl": f"{public_url.rstrip('/')}/r/{short_code(session.id)}",
-        "callbacks": dict(session.callbacks),
-        "createdDate": rfc3339(session.created_at),
-        "updatedDate": rfc3339(session.updated_at or session.created_at),
-        "expiresDate": rfc3339(session.expires_at),
-        "outcome": public_outcome(session.outcome),
-    }
+    return SessionInfo(
+        id=session.id,
+        intent=session.intent,
+        state=session.public_state(int(now)),
+        fullUrl=session.full_url,
+        shortUrl=f"{public_url.rstrip('/')}/r/{short_code(session.id)}",
+        callbacks=dict(session.callbacks),
+        createdDate=rfc3339(session.created_at),
+        updatedDate=rfc3339(session.updated_at or session.created_at),
+        expiresDate=rfc3339(session.expires_at),
+        outcome=public_outcome(session.outcome),
+    )
+
+
+def session_wire(session: RedirectSession, public_url: str, now: float | None = None) -> dict[str, Any]:
+    """:func:`session_info` as a plain dict (to add fields to, as the CLI does)."""
+    return msgspec.structs.asdict(session_info(session, public_url, now))

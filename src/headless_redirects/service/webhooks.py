@@ -2,8 +2,8 @@
 
 - :class:`WebhookRegistry` knows which sites have endpoints (checked at most once a second),
   so a site without webhooks writes no events and pays nothing on the hot path.
-- :class:`EventWriter` builds the outbox rows that storage writes in the same transaction as the
-  change they report (``storage.repository``, ``storage.identity``).
+- :class:`EventWriter` builds the outbox rows written in the same transaction as the change they
+  report (``service.unit_of_work``, ``storage.identity``).
 - :class:`Dispatcher` runs in every instance: it fans events out to deliveries, claims due ones
   (leases; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), POSTs them signed, outside any
   transaction, and records each attempt. At least once, in order per session; a failure is
@@ -28,10 +28,10 @@ import msgspec
 from standardwebhooks.webhooks import Webhook
 
 from ..domain.callbacks import UrlProblem, parse_absolute_url
-from ..domain.sessions import RedirectSession
+from ..domain.lifecycle import RedirectSession
 from ..storage.webhooks import Claim, EndpointRow, WebhookStore
 from . import counters
-from .session_view import rfc3339, session_wire
+from .session_view import rfc3339, session_info
 
 __all__ = ["EVENT_TYPES", "Dispatcher", "EventWriter", "WebhookRegistry", "new_endpoint", "parse_schedule",
            "sign_headers"]
@@ -152,22 +152,7 @@ class EventWriter:
             return None
         now = time.time()
         return self.build(session.site_id, event_type,
-                          {"redirectSession": session_wire(session, self.public_url, now)}, session.id, now)
-
-    @staticmethod
-    def transition_event(before: RedirectSession | None, after: RedirectSession) -> str | None:
-        """Which event a stored change is: a completed checkout reports once its order exists."""
-        if before is None:
-            return CREATED
-        if after.state == before.state:
-            ordered = any(k in after.outcome for k in ("orderId", "planOrderId", "orderNumber"))
-            if after.state == "COMPLETED" and before.outcome.get("ordering") and ordered:
-                return COMPLETED
-            return None
-        if after.state == "COMPLETED" and after.outcome.get("ordering") and "orderId" not in after.outcome \
-                and "planOrderId" not in after.outcome and "orderNumber" not in after.outcome:
-            return None  # the order is being placed; completed is reported with it
-        return {"OPENED": OPENED, "COMPLETED": COMPLETED, "ABANDONED": ABANDONED, "EXPIRED": EXPIRED}.get(after.state)
+                          {"redirectSession": session_info(session, self.public_url, now)}, session.id, now)
 
 
 class Dispatcher:

@@ -76,6 +76,11 @@ class GroupCommit:
             except BaseException:
                 conn.execute("ROLLBACK TO hr_write")
                 conn.execute("RELEASE hr_write")
+                if not self.dirty:
+                    # Nothing else is in the transaction: end it now. Left open, it would keep
+                    # SQLite's write lock (taken by the undone statements) until the next write,
+                    # and another process's writes would fail with "database is locked".
+                    conn.rollback()
                 raise
             conn.execute("RELEASE hr_write")
             if not self.dirty:

@@ -10,8 +10,8 @@ a statement commits on its own, so:
   the others as data-modifying ``WITH`` clauses: still one round trip, and all-or-nothing as
   any single statement is. (They see the same snapshot, so no step may read another's rows;
   the hot path's steps are inserts of new rows.)
-- a write with a guard (redeeming a code once) needs the guard's answer before the rest, so it
-  runs as a transaction of its own.
+- a write with guards (redeeming a code once, moving a session from the state it was read in)
+  needs the guards' answers before the rest, so it runs as a transaction of its own.
 """
 
 from __future__ import annotations
@@ -32,18 +32,18 @@ async def fetch_one(conn: asyncpg.Connection, sql: str, args: Sequence[Any]) -> 
     return None if row is None else tuple(row)
 
 
-async def write(conn: asyncpg.Connection, steps: Sequence[Step], guard: Step | None) -> bool:
-    """Run ``guard`` (which must change exactly one row) and ``steps`` all-or-nothing; ``False``,
-    with nothing written, when the guard changed no row."""
-    if guard is None:
+async def write(conn: asyncpg.Connection, steps: Sequence[Step], guards: Sequence[Step]) -> bool:
+    """Run ``guards`` (each must change exactly one row) and ``steps`` all-or-nothing; ``False``,
+    with nothing written, when a guard changed no row."""
+    if not guards:
         sql, args = steps[0] if len(steps) == 1 else combine(steps)
         await conn.execute(sql, *args)
         return True
     try:
         async with conn.transaction():
-            status = await conn.execute(guard[0], *guard[1])
-            if _rowcount(status) != 1:
-                raise _GuardFailed
+            for sql, args in guards:
+                if _rowcount(await conn.execute(sql, *args)) != 1:
+                    raise _GuardFailed
             for sql, args in steps:
                 await conn.execute(sql, *args)
     except _GuardFailed:

@@ -1,17 +1,17 @@
-"""Repositories: every read and write the service makes, one short transaction each."""
+"""Tenancy, signing keys and tokens: every read and write of theirs, one short transaction each.
+Redirect sessions are in ``sessions``, written through the unit of work (``unit_of_work``)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 
 import msgspec
 import sqlalchemy as sa
 
-from ..domain.sessions import RedirectSession, session_id_from_short_code
 from .database import Database
+from .sessions import SessionStore
 from .statements import Compiled, Statements
 from .tables import (
     api_keys,
@@ -22,7 +22,6 @@ from .tables import (
     revocations,
     signing_keys,
     sites,
-    webhook_events,
 )
 
 T = TypeVar("T")
@@ -112,8 +111,6 @@ class Store:
         c = self.fast.compile
         p = sa.bindparam
         # The hot path (tokens, create session, short links); see ``statements``.
-        self._short_link = c(sa.select(redirect_sessions.c.full_url, redirect_sessions.c.expires_at)
-                             .where(redirect_sessions.c.id == p("id")))
         self._revoked_before = c(sa.select(revocations.c.revoked_before).where(revocations.c.id == p("a")))
         self._revoked_before_either = c(sa.select(sa.func.max(revocations.c.revoked_before))
                                         .where(revocations.c.id.in_([p("a"), p("b")])))
@@ -124,13 +121,7 @@ class Store:
         self._refresh_token = c(sa.select(*_named(refresh_tokens, RefreshTokenRow))
                                 .where(refresh_tokens.c.token_hash == p("token_hash")))
         self._insert_refresh = c(refresh_tokens.insert().values({col.name: p(col.name) for col in refresh_tokens.c}))
-        self._insert_session = c(redirect_sessions.insert().values(
-            {col.name: p(col.name) for col in redirect_sessions.c}))
-        self._insert_event = c(webhook_events.insert().values(
-            {col.name: p(col.name) for col in webhook_events.c if col.name != "seq"}))
-        # Reports every session change to the site's webhooks, in the change's own transaction
-        # (``service.webhooks.EventWriter``); None: no webhooks at all (the CLI, tests).
-        self.events: Any = None
+        self.sessions = SessionStore(db, self.fast)
 
     # --- tenancy ---------------------------------------------------------------------------
 
@@ -289,89 +280,7 @@ class Store:
                 .values(revoked_at=now)
             )
 
-    # --- redirect sessions -----------------------------------------------------------------
-
-    def insert_session(self, session: RedirectSession,
-                       also: Sequence[tuple[Compiled, Mapping[str, Any]]] = ()) -> None:
-        """Store a new session, and in the same transaction ``also`` (an idempotent answer) and
-        the ``redirect_session.created`` event when the site has webhooks."""
-        values = _fields(session)
-        for name in _SESSION_JSON:
-            values[name] = _encode(values[name])
-        event = self.events.session_event(session, "redirect_session.created") if self.events else None
-        if event is None:
-            self.fast.write((self._insert_session, values), *also)
-            return
-        self.fast.write((self._insert_session, values), *also, (self._insert_event, event))
-        self.events.written()
-
-    def move_session(self, session_id: str, from_states: tuple[str, ...], **values: Any) -> bool:
-        """Compare-and-set a session's state (and ``bound_browser``/``outcome``): ``False`` when
-        another request moved it first. The webhook event the change makes (if the site has
-        webhooks) is written in the same transaction."""
-        return self._change(session_id, from_states, values)
-
-    def set_outcome(self, session_id: str, outcome: dict[str, Any]) -> None:
-        self._change(session_id, None, {"outcome": outcome})
-
-    def _change(self, session_id: str, from_states: tuple[str, ...] | None, values: dict[str, Any]) -> bool:
-        values = {**values, "updated_at": int(time.time())}
-        condition = [redirect_sessions.c.id == session_id]
-        if from_states is not None:
-            condition.append(redirect_sessions.c.state.in_(from_states))
-        with self.engine.begin() as c:
-            before = None
-            if self.events is not None:
-                query = sa.select(redirect_sessions).where(*condition)
-                if not self.db.is_sqlite:
-                    query = query.with_for_update()
-                before = _row(RedirectSession, c.execute(query).first())
-                if before is None or not self.events.registry.wants(before.site_id):
-                    before = None
-            if c.execute(redirect_sessions.update().where(*condition).values(**values)).rowcount != 1:
-                return False
-            if before is not None:
-                after = replace(before, **values)
-                event_type = self.events.transition_event(before, after)
-                event = self.events.session_event(after, event_type) if event_type else None
-                if event is not None:
-                    c.execute(webhook_events.insert().values(**event))
-        if before is not None:
-            self.events.written()
-        return True
-
-    def sweep_expired(self, now: int, limit: int = 200) -> int:
-        """Record EXPIRED (and report it) for sessions of sites with webhooks whose time ran out."""
-        sites = self.events.registry.sites if self.events is not None else frozenset()
-        if not sites:
-            return 0
-        with self.engine.connect() as c:
-            ids = [r[0] for r in c.execute(
-                sa.select(redirect_sessions.c.id)
-                .where(redirect_sessions.c.site_id.in_(sites), redirect_sessions.c.expires_at <= now,
-                       redirect_sessions.c.state.in_(("CREATED", "OPENED")))
-                .limit(limit))]
-        return sum(self._change(i, ("CREATED", "OPENED"), {"state": "EXPIRED"}) for i in ids)
-
-    def get_session(self, session_id: str) -> RedirectSession | None:
-        with self.engine.connect() as c:
-            query = sa.select(redirect_sessions).where(redirect_sessions.c.id == session_id)
-            return _row(RedirectSession, c.execute(query).first())
-
-    def short_link(self, code: str) -> tuple[str, int] | None:
-        """``(full_url, expires_at)`` of the session behind a short code."""
-        session_id = session_id_from_short_code(code)
-        if session_id is None:
-            return None
-        row = self.fast.one(self._short_link, {"id": session_id})
-        return None if row is None else (row[0], int(row[1]))
-
-    def list_sessions(self, site_id: str | None, limit: int) -> list[RedirectSession]:
-        with self.engine.connect() as c:
-            query = sa.select(redirect_sessions).order_by(redirect_sessions.c.created_at.desc()).limit(limit)
-            if site_id is not None:
-                query = query.where(redirect_sessions.c.site_id == site_id)
-            return [RedirectSession(**r._mapping) for r in c.execute(query)]
+    # --- housekeeping ---------------------------------------------------------------------
 
     def purge_expired(self, now: int, keep_seconds: int) -> int:
         """Delete sessions and refresh tokens that expired more than ``keep_seconds`` ago, and
@@ -382,14 +291,6 @@ class Store:
             b = c.execute(refresh_tokens.delete().where(refresh_tokens.c.expires_at < cutoff))
             k = c.execute(idempotency_keys.delete().where(idempotency_keys.c.expires_at <= now))
             return int(a.rowcount) + int(b.rowcount) + int(k.rowcount)
-
-
-_SESSION_JSON = tuple(c.name for c in redirect_sessions.c if isinstance(c.type, sa.JSON))
-_encoder = msgspec.json.Encoder()
-
-
-def _encode(value: Any) -> str:
-    return _encoder.encode(value).decode()
 
 
 def _json(value: Any) -> Any:

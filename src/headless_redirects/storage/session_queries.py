@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from ..domain.sessions import ABANDONED, COMPLETED, CREATED, EXPIRED, OPENED, RedirectSession
+from ..domain.lifecycle import ABANDONED, COMPLETED, CREATED, EXPIRED, OPENED, ORDERING, RedirectSession
 from .database import Database
 from .tables import redirect_sessions
 
@@ -27,12 +27,16 @@ class SessionFilter:
 
 
 def _state_condition(state: str, now: int) -> sa.ColumnElement[bool]:
-    """EXPIRED is stored (expire call, sweeper) or derived: not finished and past its time."""
-    live = s.c.state.in_((CREATED, OPENED))
+    """The stored states a public state stands for (``RedirectSession.public_state``): EXPIRED is
+    stored (expire call, sweeper) or derived (not finished and past its time); an order being
+    placed (ORDERING) shows as OPENED."""
+    live = s.c.state.in_((CREATED, OPENED, ORDERING))
     if state == EXPIRED:
         return sa.or_(s.c.state == EXPIRED, sa.and_(live, s.c.expires_at <= now))
-    if state in (CREATED, OPENED):
-        return sa.and_(s.c.state == state, s.c.expires_at > now)
+    if state == OPENED:
+        return sa.and_(s.c.state.in_((OPENED, ORDERING)), s.c.expires_at > now)
+    if state == CREATED:
+        return sa.and_(s.c.state == CREATED, s.c.expires_at > now)
     assert state in (COMPLETED, ABANDONED)
     return s.c.state == state
 

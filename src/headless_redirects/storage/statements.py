@@ -137,33 +137,36 @@ class Statements:
             return None if row is None else tuple(row)
 
     def write(self, *steps: tuple[Compiled, Mapping[str, Any]],
-              guard: tuple[Compiled, Mapping[str, Any]] | None = None) -> bool:
-        """Run the statements in one transaction and commit. A ``guard`` runs first and must
-        change exactly one row; when it changes none, nothing is written and the answer is
-        ``False`` (a compare-and-set, such as redeeming a code once). On a server's SQLite
-        database the commit is grouped with the others of the same loop turn (``group_commit``)."""
+              guard: tuple[Compiled, Mapping[str, Any]] | None = None,
+              guards: Sequence[tuple[Compiled, Mapping[str, Any]]] = ()) -> bool:
+        """Run the statements in one transaction and commit. Each guard (``guard``, then
+        ``guards``) runs first and must change exactly one row; when one changes none, nothing
+        is written and the answer is ``False`` (a compare-and-set, such as redeeming a code
+        once, or moving a session from the state it was read in). On a server's SQLite database
+        the commit is grouped with the others of the same loop turn (``group_commit``)."""
+        checks = ((guard,) if guard is not None else ()) + tuple(guards)
         group = self.db.group
-        if group is not None:
-            return group.write(lambda conn: self._execute(conn, steps, guard))
-        if self.db.is_async:
-            bound = [(s.async_sql, s.bind_async(p)) for s, p in steps]
-            checked = None if guard is None else (guard[0].async_sql, guard[0].bind_async(guard[1]))
-            first = guard or steps[0]
-            try:
-                return bool(self._async(first[0], first[1], pg_async.write, bound, checked))
-            except _Disconnected as exc:
-                raise exc.error from None
-        with self.connection() as conn:
-            try:
-                wrote = self._execute(conn, steps, guard)
-                if wrote:
+        try:
+            if group is not None:
+                return group.write(lambda conn: self._execute(conn, steps, checks))
+            if self.db.is_async:
+                bound = [(s.async_sql, s.bind_async(p)) for s, p in steps]
+                checked = [(g.async_sql, g.bind_async(p)) for g, p in checks]
+                first = checks[0] if checks else steps[0]
+                try:
+                    return bool(self._async(first[0], first[1], pg_async.write, bound, checked))
+                except _Disconnected as exc:
+                    raise exc.error from None
+            with self.connection() as conn:
+                try:
+                    self._execute(conn, steps, checks)
                     conn.commit()
-                else:
+                    return True
+                except BaseException:
                     conn.rollback()
-                return wrote
-            except BaseException:
-                conn.rollback()
-                raise
+                    raise
+        except _GuardFailed:
+            return False
 
     def _async(self, statement: Compiled, params: Mapping[str, Any], fn: Any, *args: Any) -> Any:
         """``fn(connection, *args)`` on a connection of the async pool, awaited from the greenlet.
@@ -183,16 +186,16 @@ class Statements:
             pooled.close()
 
     def _execute(self, conn: Any, steps: tuple[tuple[Compiled, Mapping[str, Any]], ...],
-                 guard: tuple[Compiled, Mapping[str, Any]] | None) -> bool:
-        """Execute without committing; ``False`` when the guard changed no row (then it and
-        nothing else changed anything). A failing statement is undone by the database alone."""
+                 guards: tuple[tuple[Compiled, Mapping[str, Any]], ...]) -> bool:
+        """Execute without committing; raises :class:`_GuardFailed` when a guard changed no row
+        (the caller rolls back). A failing statement is undone by the database alone."""
         cursor = conn.cursor()
-        statement, params = guard or steps[0]
+        statement, params = guards[0] if guards else steps[0]
         try:
-            if guard is not None:
+            for statement, params in guards:
                 cursor.execute(statement.sql, statement.bind(params))
                 if cursor.rowcount != 1:
-                    return False
+                    raise _GuardFailed
             for statement, params in steps:
                 cursor.execute(statement.sql, statement.bind(params))
             return True
@@ -208,6 +211,10 @@ class Statements:
         self._free.clear()
         for conn in held:
             conn.close()
+
+
+class _GuardFailed(Exception):
+    """A guard changed no row: the transaction is rolled back and the write answers ``False``."""
 
 
 class _Disconnected(Exception):

@@ -143,6 +143,9 @@ redirect_sessions = sa.Table(
     sa.Column("bound_browser", sa.String(64)),
     # Last state change (Unix seconds); None until the first one.
     sa.Column("updated_at", sa.BigInteger),
+    # One more on every change (domain.lifecycle): a change is written only from the version it
+    # was read at, so two requests racing on one session never both win.
+    sa.Column("version", sa.Integer, nullable=False, server_default="0"),
     # The session API lists a site's sessions newest first: appended at the end, so cheap to keep.
     sa.Index("ix_redirect_sessions_site_created", "site_id", "created_at"),
 )

@@ -13,13 +13,15 @@ import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
+import msgspec
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from ..domain.callbacks import add_query, check_callback_url
 from ..domain.intents import AppRules, check_against_apps, parse_request
-from ..domain.sessions import ABANDONED, COMPLETED, RedirectSession
+from ..domain.lifecycle import RedirectSession
+from ..service.authorize import AuthorizationResponse
 from ..service.flows import Browser, FlowError
 from ..service.members import APPROVED, LoginFailed, TooManyAttempts
 from .i18n import gettext_for
@@ -162,8 +164,7 @@ async def authorize(request: Request) -> Response:
         if forged is not None:
             return forged
         if form.get("action") == "cancel":
-            return await _deliver(request, services, session, browser,
-                                  {"error": "access_denied", "error_description": "the member cancelled the login"})
+            return await _refuse(request, services, session, browser, "access_denied", "the member cancelled the login")
         logged_in, page = await _attempt(request, services, session, browser, form)
         if page is not None:
             return page
@@ -174,14 +175,13 @@ async def authorize(request: Request) -> Response:
         # The SDK's direct login (SPEC §11): a member session token, no form, no cookie needed.
         signed_in = await services.db.run(services.identity_api.use_session_token, str(token_hash), session.site_id)
         if signed_in is None:
-            return await _deliver(request, services, session, browser, {
-                "error": "login_required", "error_description": "the session token is invalid, used or expired"})
+            return await _refuse(request, services, session, browser, "login_required",
+                                 "the session token is invalid, used or expired")
         browser = await services.db.run(services.flows.log_in, browser, signed_in.id, session.site_id)
         return await _deliver_code(request, services, session, browser)
     if prompt == "none":
         if member is None:
-            return await _deliver(request, services, session, browser,
-                                  {"error": "login_required", "error_description": "no member is logged in"})
+            return await _refuse(request, services, session, browser, "login_required", "no member is logged in")
         return await _deliver_code(request, services, session, browser)
     if prompt == "login" or member is None:
         return _login_form(request, services, session, browser, action=AUTHORIZE_PATH)
@@ -215,36 +215,35 @@ async def _session_from_query(request: Request, services: Services) -> str | Res
         detail = "; ".join(f"{v.field}: {v.description}" for v in violations)
         return render_message(request, 400, "invalid_request", detail)
     result = await services.db.run(services.sessions.store_session, tenant, parsed, None, None)
-    return str(result["redirectSession"]["id"])
+    return result.redirectSession.id
 
 
 async def _deliver_code(request: Request, services: Services, session: RedirectSession, browser: Browser) -> Response:
     member_id = browser.member_on(session.site_id)
     assert member_id is not None
-    client_id = str(session.params["clientId"])
-    code = await services.db.run(services.tokens.new_code, site_id=session.site_id, client_id=client_id,
-                                 member_id=member_id, params=session.params)
-    return await _deliver(request, services, session, browser, {"code": code}, member_id)
-
-
-async def _deliver(request: Request, services: Services, session: RedirectSession, browser: Browser,
-                   result: dict[str, str], member_id: str | None = None) -> Response:
-    """Send the authorization response by the session's response mode (OAuth 2.0 Multiple
-    Response Types §2.1, and web_message). The session ends here."""
-    params = session.params
-    state = params.get("state")
-    payload = {**result, **({"state": state} if state is not None else {})}
-    outcome_state = COMPLETED if "code" in result else ABANDONED
     try:
-        outcome: dict[str, object] = {"result": "code" if "code" in result else result["error"],
-                                      "wixMemberLoggedIn": member_id is not None}
-        if member_id is not None:
-            outcome["memberId"] = member_id
-        await services.db.run(services.flows.finish, session, outcome_state, outcome)
+        response = await services.db.run(services.authorize.grant, session, member_id)
     except FlowError as exc:
         return _with_cookie(_flow_error_page(request, exc), request, browser, services)
-    mode = params.get("responseMode", "query")
-    redirect_uri = params.get("redirectUri")
+    return _deliver(request, services, session, browser, response)
+
+
+async def _refuse(request: Request, services: Services, session: RedirectSession, browser: Browser, error: str,
+                  description: str) -> Response:
+    try:
+        response = await services.db.run(services.authorize.refuse, session, error, description)
+    except FlowError as exc:
+        return _with_cookie(_flow_error_page(request, exc), request, browser, services)
+    return _deliver(request, services, session, browser, response)
+
+
+def _deliver(request: Request, services: Services, session: RedirectSession, browser: Browser,
+             result: AuthorizationResponse) -> Response:
+    """Send the authorization response by the session's response mode (OAuth 2.0 Multiple
+    Response Types §2.1, and web_message); the session has ended with it (``service.authorize``)."""
+    payload: dict[str, str] = msgspec.to_builtins(result)
+    mode = session.params.get("responseMode", "query")
+    redirect_uri = session.params.get("redirectUri")
     status = 303 if request.method == "POST" else 302
     if mode == "web_message":
         return _web_message(request, services, session, browser, payload)
@@ -296,12 +295,12 @@ async def login(request: Request) -> Response:
     if forged is not None:
         return forged
     if form.get("action") == "cancel":
-        return await _end(request, services, session, browser, ABANDONED, logged_in=False)
+        return await _end(request, services, session, browser, False, logged_in=False)
     logged_in, page = await _attempt(request, services, session, browser, form)
     if page is not None:
         return page
     assert logged_in is not None
-    return await _end(request, services, session, logged_in, COMPLETED, logged_in=True)
+    return await _end(request, services, session, logged_in, True, logged_in=True)
 
 
 async def logout(request: Request) -> Response:
@@ -314,20 +313,21 @@ async def logout(request: Request) -> Response:
         return _flow_error_page(request, exc)
     cleared = await services.db.run(services.flows.log_out, session, browser)
     if not cleared:
-        return await _end(request, services, session, browser, COMPLETED, logged_in=False)
-    response = await _end(request, services, session, None, COMPLETED, logged_in=False)
+        return await _end(request, services, session, browser, True, logged_in=False)
+    response = await _end(request, services, session, None, True, logged_in=False)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=request.url.scheme == "https")
     return response
 
 
 async def _end(request: Request, services: Services, session: RedirectSession, browser: Browser | None,
-               state: str, *, logged_in: bool) -> Response:
+               completed: bool, *, logged_in: bool) -> Response:
     try:
         member_id = browser.member_on(session.site_id) if logged_in and browser is not None else None
         outcome: dict[str, object] = {"wixMemberLoggedIn": logged_in}
         if member_id is not None:
             outcome["memberId"] = member_id
-        await services.db.run(services.flows.finish, session, state, outcome)
+        transition = RedirectSession.complete if completed else RedirectSession.abandon
+        await services.db.run(services.flows.move, session, transition, outcome)
     except FlowError as exc:
         return _flow_error_page(request, exc)
     target = _callback(session, "postFlowUrl", logged_in)

@@ -85,7 +85,7 @@ class HotPath:
 
     async def short_link(self, scope: Scope, receive: Receive, send: Send) -> None:
         services = self.services
-        found = await services.db.run(services.store.short_link, scope["path"][3:])
+        found = await services.db.run(services.sessions.short_link, scope["path"][3:])
         if found is None or found[1] <= time.time():
             page = render_message(None, 404 if found is None else 410, "not_found" if found is None else "expired")
             await page(scope, receive, send)

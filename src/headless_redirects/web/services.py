@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 from starlette.requests import Request
 
-from ..flows import FlowProvider, ProviderContext, load_provider
+from ..service.authorize import AuthorizeService
+from ..service.checkout import CheckoutService
 from ..service.create_session import SessionService
 from ..service.flows import FlowService
 from ..service.idempotency import Idempotency
@@ -43,7 +44,8 @@ class Services:
     members: MemberService
     flows: FlowService
     orders: OrderStore
-    providers: dict[str, FlowProvider]
+    authorize: AuthorizeService
+    checkout: CheckoutService
     identity_api: IdentityService
     mailer: Mailer
     webhooks: WebhookStore
@@ -54,15 +56,6 @@ class Services:
     changes: ChangeFeed = field(default_factory=ChangeFeed)
     # API rate limits per site and API key (``web.rate_limits``).
     api_limits: ApiLimits = field(default_factory=lambda: ApiLimits(None, "", ""))
-
-    def provider_for(self, site_id: str) -> FlowProvider:
-        """The site's flow provider (``sites.flow_provider``), loaded once per instance."""
-        tenant = self.tenants.tenant(site_id)
-        name = tenant.site.flow_provider if tenant is not None else "demo"
-        provider = self.providers.get(name)
-        if provider is None:
-            provider = self.providers[name] = load_provider(name, ProviderContext(self.orders))
-        return provider
 
 
 def services_of(request: Request) -> Services:
