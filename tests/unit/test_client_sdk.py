@@ -26,6 +26,7 @@ from headless_redirects.client import (
     create_client,
     redirects,
 )
+from headless_redirects.service.grants.authorization_code import new_code_row
 from tests.conftest import GUID, PUBLIC_URL, World
 from tests.identity import EMAIL, PASSWORD
 from tests.live import Live, live_server
@@ -92,10 +93,10 @@ async def test_the_oauth_flow_methods(world: World) -> None:
         result = await client.auth.get_auth_url(data, response_mode="query")
         assert result["auth_url"].startswith(f"{PUBLIC_URL}/_api/oauth2/authorize?")
         assert f"code_challenge={data.code_challenge}" in result["auth_url"]
-        code = world.services.tokens.new_code(site_id=world.tenant.site_id, client_id=world.tenant.client_id,
-                                              member_id=member.id, params={
-                                                  "redirectUri": data.redirect_uri, "scope": "offline_access",
-                                                  "codeChallenge": data.code_challenge, "codeChallengeMethod": "S256"})
+        code, row = new_code_row(site_id=world.tenant.site_id, client_id=world.tenant.client_id, member_id=member.id,
+                                 params={"redirectUri": data.redirect_uri, "scope": "offline_access",
+                                         "codeChallenge": data.code_challenge, "codeChallengeMethod": "S256"}, ttl=60)
+        world.services.identity.insert_code(row)
         parsed = client.auth.parse_from_url(f"https://shop.example.com/callback?code={code}&state={data.state}", "query")
         with pytest.raises(ValueError, match="invalid state"):
             await client.auth.get_member_tokens(parsed["code"], "other", data)

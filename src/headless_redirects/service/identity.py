@@ -40,9 +40,8 @@ from .secrets import digest, new_secret
 from .tenancy import TenantCache
 from .tokens import MEMBER, Identity, TokenService
 
-# member_wire stays importable from here for the webhooks' member events.
 __all__ = ["EMAIL_EXISTS", "INVALID_PASSWORD", "RESET_PASSWORD", "IdentityService", "Recovery", "SignOn",
-           "StateResponse", "member_wire"]
+           "StateResponse"]
 
 EMAIL_EXISTS = "-19995"
 INVALID_PASSWORD = "-19976"

@@ -84,10 +84,6 @@ class TokenService:
             raise UnsupportedGrantType(f"grant_type {grant_type!r} is not supported")
         return grant.create_token_response(params, authorization, acting)
 
-    def new_code(self, *, site_id: str, client_id: str, member_id: str, params: dict[str, Any]) -> str:
-        """Issue a single-use authorization code for an authorize request's parameters."""
-        return self.codes.new_code(site_id=site_id, client_id=client_id, member_id=member_id, params=params)
-
     def site_of_backend(self, authorization: str | None) -> tuple[str, Identity | None]:
         """A trusted backend's site and caller (``grants.authorized_client``)."""
         return self.trusted.site_of_backend(authorization)

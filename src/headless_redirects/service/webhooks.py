@@ -31,6 +31,7 @@ from ..domain.callbacks import UrlProblem, parse_absolute_url
 from ..domain.lifecycle import RedirectSession
 from ..storage.webhooks import Claim, EndpointRow, WebhookStore
 from . import counters
+from .member_view import member_wire
 from .session_view import rfc3339, session_info
 
 __all__ = ["EVENT_TYPES", "Dispatcher", "EventWriter", "WebhookRegistry", "new_endpoint", "parse_schedule",
@@ -126,7 +127,6 @@ class EventWriter:
             self.on_write()
 
     def member_event(self, member: Any) -> dict[str, Any] | None:
-        from .identity import member_wire
 
         if not self.registry.wants(member.site_id):
             return None

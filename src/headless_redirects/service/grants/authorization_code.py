@@ -47,13 +47,6 @@ def new_code_row(*, site_id: str, client_id: str, member_id: str, params: dict[s
 class AuthorizationCodeGrant(Grant):
     GRANT_TYPE = "authorization_code"
 
-    def new_code(self, *, site_id: str, client_id: str, member_id: str, params: dict[str, Any]) -> str:
-        """Issue a single-use code for an authorize request's parameters (§4.1.2)."""
-        code, row = new_code_row(site_id=site_id, client_id=client_id, member_id=member_id, params=params,
-                                 ttl=self.issuer.settings.code_ttl)
-        self.issuer.identity.insert_code(row)
-        return code
-
     def create_token_response(self, params: dict[str, str], authorization: str | None,
                               acting: MutableMapping[str, Any] | None) -> TokenResponse:
         return self.redeem(self.issuer.acting_client(params, acting), params)
