@@ -23,7 +23,7 @@ from typing import Any
 import msgspec
 
 from .catalogue import CALLBACK_FIELDS, CATALOGUE, Catalogue, Field, Intent
-from .catalogue.reading import IntentReader
+from .catalogue.reading import IntentReader, split
 from .fields import Reader
 from .intents import MAX_QUERY_PARAMETERS, Preferences, SessionRequest, reserved_parameters
 
@@ -127,19 +127,21 @@ def _request(body: Any) -> SessionRequest:
     # Only declared keys (a snake_case or unknown one is the full validator's to read).
     if not keys.issuperset(value):
         raise _Declined
-    for name, members in groups.items():
-        inner = value.get(name)
-        if inner is not None and (not isinstance(inner, dict) or not members.issuperset(inner)):
-            raise _Declined
+    if groups:  # the checks below cost a request nothing when an intent has no groups
+        for name, members in groups.items():
+            inner = value.get(name)
+            if inner is not None and (not isinstance(inner, dict) or not members.issuperset(inner)):
+                raise _Declined
     callbacks = _callbacks(body.callbacks)
-    for refused, _ in entry.refused_callbacks:
-        if refused in callbacks:
-            raise _Declined
+    if entry.refused_callbacks and any(refused in callbacks for refused, _ in entry.refused_callbacks):
+        raise _Declined
     preferences = _preferences(body.preferences, entry.name)
     origin = body.origin
     if origin is not None and len(origin) > 2048:
         raise _Declined
-    params, prompt = read(_REFUSE, value)
+    values = read(_REFUSE, value)
+    # Most intents keep their values as the parameters: no call to split() for them.
+    params, prompt = split(entry, values) if entry.params_from or entry.prompt_from else (values, None)
     return SessionRequest(entry.name, params, callbacks, preferences, origin, prompt)
 
 

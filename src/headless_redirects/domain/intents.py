@@ -15,6 +15,7 @@ from typing import Any
 
 from .callbacks import check_callback_url
 from .catalogue import CALLBACK_FIELDS, CATALOGUE, Catalogue
+from .catalogue.reading import split
 from .errors import FieldViolation, Rule
 from .fields import Reader, TooDeep, camelize
 
@@ -118,7 +119,7 @@ def parse_request(
     if len(present) != 1:
         return None, violations
     entry = catalogue[present[0]]
-    params, prompt = catalogue.readers[entry.name](r, r.obj(body[entry.name], entry.name) or {})
+    params, prompt = split(entry, catalogue.readers[entry.name](r, r.obj(body[entry.name], entry.name) or {}))
     for name, reason in entry.refused_callbacks:
         if name in callbacks:
             r.fail(f"callbacks.{name}", Rule.FIELD_NOT_ALLOWED, reason)

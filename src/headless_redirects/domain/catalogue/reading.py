@@ -13,32 +13,38 @@ from ..errors import Rule
 from ..fields import Reader, is_guid
 from .entry import Field, Intent
 
-__all__ = ["IntentReader", "intent_reader"]
+__all__ = ["IntentReader", "intent_reader", "split"]
 
 # (reader, the value as given, None when absent) -> the clean value, None when absent or refused.
 _Read = Callable[[Reader, Any], Any]
-# (reader, the intent's camelCase object) -> the session parameters and prompt.
-IntentReader = Callable[[Reader, dict[str, Any]], tuple[dict[str, Any], str | None]]
+# (reader, the intent's camelCase object) -> its values (see split()).
+IntentReader = Callable[[Reader, dict[str, Any]], dict[str, Any]]
 
 
 def intent_reader(entry: Intent) -> IntentReader:
     """The reader of ``entry``'s object. Built once per intent: each field's rules and path are
-    bound in advance, so a request pays only for the checks themselves (the fast path is hot)."""
+    bound in advance, so a request pays only for the checks themselves (the fast path is hot).
+    It returns the intent's values; :func:`split` makes them the session's parameters and prompt."""
     read_values = _group_reader(entry.fields, entry.name)
-    checks, name, prompt_from, params_from = entry.checks, entry.name, entry.prompt_from, entry.params_from
-    if not checks and prompt_from is None and params_from is None:
-        return lambda r, raw: (read_values(r, raw), None)
+    checks, name = entry.checks, entry.name
+    if not checks:
+        return read_values
 
-    def read(r: Reader, raw: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    def read(r: Reader, raw: dict[str, Any]) -> dict[str, Any]:
         values = read_values(r, raw)
         for check in checks:
             check(r, values, name)
-        prompt = values.pop(prompt_from, None) if prompt_from is not None else None
-        if params_from is not None:
-            return values.get(params_from, {}), prompt
-        return values, prompt
+        return values
 
     return read
+
+
+def split(entry: Intent, values: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """The session parameters and prompt among an intent's read ``values``."""
+    prompt = values.pop(entry.prompt_from, None) if entry.prompt_from is not None else None
+    if entry.params_from is not None:
+        return values.get(entry.params_from, {}), prompt
+    return values, prompt
 
 
 def _group_reader(fields: tuple[Field, ...], path: str) -> Callable[[Reader, dict[str, Any]], dict[str, Any]]:
