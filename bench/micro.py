@@ -176,7 +176,7 @@ def main() -> int:
                                                         args.number, args.repeat)),
             ("ES256 sign (KeyRing.sign)", lambda: best(lambda: services.keys.sign(claims), args.number, args.repeat)),
             ("short-link select, statement layer",
-             lambda: best(lambda: store.short_link(short.path[3:]), args.number, args.repeat)),
+             lambda: best(lambda: store.sessions.short_link(short.path[3:]), args.number, args.repeat)),
             ("short-link select, plain sqlite3",
              lambda: best(lambda: plain.execute("SELECT full_url, expires_at FROM redirect_sessions WHERE id = ?",
                                                 (session_id,)).fetchone(), args.number, args.repeat)),

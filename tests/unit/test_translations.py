@@ -8,7 +8,8 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from headless_redirects.web import checkout, hosted, pages
+from headless_redirects.domain.catalogue import CATALOGUE, FLOW_INTENTS
+from headless_redirects.web import hosted, pages
 from headless_redirects.web.i18n import LANGUAGES, gettext_for, pick_language
 
 WEB = Path(hosted.__file__).parent
@@ -26,7 +27,8 @@ def _msgids() -> set[str]:
     ids |= set(re.findall(r'_\("([^"]+)"\)', (WEB / "account.py").read_text()))
     # the emails of the identity API (verification codes, password reset)
     ids |= set(re.findall(r'_\("([^"]+)"\)', (WEB.parent / "service" / "messages.py").read_text()))
-    ids |= set(checkout._COMPLETE_LABEL.values()) | set(checkout._BACK_LABEL.values()) | {"Place order"}
+    ids |= {CATALOGUE[i].complete_label for i in FLOW_INTENTS} | {CATALOGUE[i].back_label or "" for i in FLOW_INTENTS}
+    ids.discard("")
     # the demo provider's page titles and detail labels
     demo = (WEB.parent / "flows" / "demo.py").read_text()
     ids |= set(re.findall(r'self\._priced\("([^"]+)"', demo)) | set(re.findall(r'title="([^"]+)"', demo))

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from ..domain.catalogue import CATALOGUE, FLOW_INTENTS
 from ..domain.intents import INTENT_PATHS
 from ..domain.lifecycle import RedirectSession
 from ..domain.outcomes import back_target, callback
@@ -35,13 +36,6 @@ from .services import Services, services_of
 
 __all__ = ["routes"]
 
-FLOW_INTENTS = ("ecomCheckout", "bookingsCheckout", "eventsCheckout", "paidPlansCheckout",
-                "ecomOrderPaymentRequest", "storesProduct", "bookingsBook")
-_COMPLETE_LABEL = {"ecomOrderPaymentRequest": "Pay", "bookingsCheckout": "Book", "storesProduct": "Add to cart",
-                   "bookingsBook": "Continue to checkout"}
-_BACK_LABEL = {"ecomCheckout": "Back to cart", "storesProduct": "Back to cart",
-               "bookingsCheckout": "Back to services", "bookingsBook": "Back to services",
-               "paidPlansCheckout": "Change plan"}
 
 
 def _redirect(url: str, request: Request) -> RedirectResponse:
@@ -110,12 +104,12 @@ async def flow_page(request: Request) -> Response:
 async def _show(request: Request, services: Services, session: RedirectSession, browser: Browser, lang: str, *,
                 status: int = 200, error: str | None = None) -> Response:
     page = await services.checkout.page(session, browser, lang)
+    entry = CATALOGUE[session.intent]
     back = back_target(session.intent, session.callbacks, _back_params(session), False)
     response = render(
         "flow.html", status, lang=lang, view=page.view, site_name=_site_name(services, session),
-        action=INTENT_PATHS[session.intent], session_id=session.id, csrf=browser.csrf(session.id),
-        complete_label=_COMPLETE_LABEL.get(session.intent, "Place order"),
-        back_label=_BACK_LABEL.get(session.intent) if back else None,
+        action=entry.path, session_id=session.id, csrf=browser.csrf(session.id),
+        complete_label=entry.complete_label, back_label=entry.back_label if back else None,
         member_email=page.member_email, error=error,
     )
     return _with_cookie(response, request, browser, services)
