@@ -127,7 +127,7 @@ class StudioProvider(FlowProvider):
 
 
 def test_the_booking_continuation_uses_the_sites_provider(world: World) -> None:
-    _use_provider(world, "tests.unit.test_defects_flows:StudioProvider")
+    _use_provider(world, "tests.app.test_defects_flows:StudioProvider")
     _, page = _open(world, {"bookingsBook": {}})
     assert "Tuesday 10:00" in page
     r = world.client.post("/flow/book", data={**form_fields(page), "action": "complete", "choice": "slot-a"},
@@ -141,7 +141,7 @@ def test_the_booking_continuation_uses_the_sites_provider(world: World) -> None:
 
 
 def test_a_providers_invalid_booking_is_refused_like_the_apis(world: World) -> None:
-    _use_provider(world, "tests.unit.test_defects_flows:StudioProvider")
+    _use_provider(world, "tests.app.test_defects_flows:StudioProvider")
     url, page = _open(world, {"bookingsBook": {}})
     r = world.client.post("/flow/book", data={**form_fields(page), "action": "complete", "choice": "slot-b"},
                           follow_redirects=False)
@@ -237,7 +237,7 @@ class WaitingProvider(FlowProvider):
 
 
 def test_a_flow_providers_page_data_is_fetched_off_the_event_loop(world: World, blocking: Blocking) -> None:
-    _use_provider(world, "tests.unit.test_defects_flows:WaitingProvider")
+    _use_provider(world, "tests.app.test_defects_flows:WaitingProvider")
     r = world.create({"ecomCheckout": {"checkoutId": GUID}, "callbacks": CALLBACKS})
     url = path_of(r.json()["redirectSession"]["fullUrl"])
     page = blocking.while_blocked(world.client.app, "GET", url)
@@ -246,7 +246,7 @@ def test_a_flow_providers_page_data_is_fetched_off_the_event_loop(world: World, 
 
 
 def test_a_flow_providers_order_is_placed_off_the_event_loop(world: World, blocking: Blocking) -> None:
-    _use_provider(world, "tests.unit.test_defects_flows:WaitingProvider")
+    _use_provider(world, "tests.app.test_defects_flows:WaitingProvider")
     WaitingProvider.blocking = None  # the page itself loads at once
     url, page = _open(world, {"ecomCheckout": {"checkoutId": GUID}})
     WaitingProvider.blocking = blocking

@@ -20,8 +20,8 @@ from headless_redirects.domain.intent_shapes import fast_request
 from headless_redirects.domain.intents import AppRules, check_against_apps, parse_request
 from headless_redirects.logs import configure
 from headless_redirects.web import middleware
+from tests.app import test_create_session_rules as rules_table
 from tests.conftest import ALLOWED_DOMAINS, REDIRECT_URIS, World
-from tests.unit import test_create_session_rules as rules_table
 
 
 @pytest.fixture

@@ -191,7 +191,7 @@ class FixedProvider(FlowProvider):
 def test_a_site_can_plug_in_its_own_provider(world: World) -> None:
     with world.services.db.engine.begin() as c:
         c.execute(sa.update(sites).where(sites.c.id == world.tenant.site_id)
-                  .values(flow_provider="tests.unit.test_hosted_flows:FixedProvider"))
+                  .values(flow_provider="tests.app.test_hosted_flows:FixedProvider"))
     url, page = _open(world, "ecomCheckout")
     assert "Gift card" in page and "50.00 EUR" in page
     r = submit(world.client, page, url.split("?")[0])
@@ -221,7 +221,7 @@ def test_a_provider_failure_shows_the_page_again_and_the_next_try_completes(worl
     FlakyProvider.calls = 0
     with world.services.db.engine.begin() as c:
         c.execute(sa.update(sites).where(sites.c.id == world.tenant.site_id)
-                  .values(flow_provider="tests.unit.test_hosted_flows:FlakyProvider"))
+                  .values(flow_provider="tests.app.test_hosted_flows:FlakyProvider"))
     url, page = _open(world, "ecomCheckout")
     session_id = url.split("redirectSessionId=")[1].split("&")[0]
     failed = submit(world.client, page, url.split("?")[0])
