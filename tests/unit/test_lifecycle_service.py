@@ -12,9 +12,11 @@ import asyncio
 import time
 from typing import Any
 
+import msgspec
 import pytest
 
 from headless_redirects.domain.errors import ApplicationError
+from headless_redirects.domain.intents import parse_request
 from headless_redirects.domain.lifecycle import (
     ABANDONED,
     COMPLETED,
@@ -25,7 +27,7 @@ from headless_redirects.domain.lifecycle import (
 )
 from headless_redirects.service.authorize import AuthorizeService
 from headless_redirects.service.checkout import CheckoutService, OrderFailed
-from headless_redirects.service.create_session import Caller
+from headless_redirects.service.create_session import Caller, SessionService
 from headless_redirects.service.expiry import ExpirySweeper
 from headless_redirects.service.flows import Browser, FlowService, OtherBrowser, SessionUsed
 from headless_redirects.service.session_api import SessionApi
@@ -220,3 +222,18 @@ def test_the_sweeper_records_expiry_once_and_skips_what_moved() -> None:
     assert sweep(int(time.time())) == 1
     assert db.sessions[late.id].state == EXPIRED and _event_types(db) == ["redirect_session.expired"]
     assert db.sessions[moved.id].state == OPENED
+
+
+def test_creating_stores_the_session_with_its_idempotent_answer_and_event_in_one_commit() -> None:
+    db = FakeDatabase()
+    events = EventWriter(FakeRegistry("site-1"), "https://hr.example")  # type: ignore[arg-type]
+    service = SessionService(lambda: FakeUnitOfWork(db, events), lambda code: None, None, None,  # type: ignore[arg-type]
+                             SETTINGS)
+    request, violations = parse_request({"ecomCheckout": {"checkoutId": "0fc930e0-5bc6-4dfe-b828-4d56c40a0c07"},
+                                         "callbacks": {"postFlowUrl": "https://shop.example.com/back"}})
+    assert request is not None and not violations
+    answer = service.store_session(_caller().tenant, request, None, None, "client-1", idempotency_key_hash="k")
+    stored = db.sessions[answer.redirectSession.id]
+    assert stored.state == "CREATED" and stored.full_url == answer.redirectSession.fullUrl
+    assert db.commits == 1 and db.answers["k"] == (200, msgspec.json.encode(answer).decode())
+    assert _event_types(db) == ["redirect_session.created"]
