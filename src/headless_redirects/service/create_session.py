@@ -6,7 +6,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import msgspec
@@ -20,6 +20,7 @@ from ..domain.linguist import language_from_header
 from ..domain.sessions import new_session_id, short_code
 from ..settings import Settings
 from .secrets import digest, new_secret
+from .session_view import Guid
 from .tenancy import API_KEY_SCOPE, Tenant, TenantCache
 from .tokens import Identity, TokenService
 from .unit_of_work import UnitOfWork
@@ -56,11 +57,12 @@ class CreatedSession(msgspec.Struct, frozen=True, omit_defaults=True):
     """The Create Redirect Session answer's ``redirectSession`` (SPEC §3); ``sessionToken``
     only for a session created with a visitor's or member's token."""
 
-    id: str
-    fullUrl: str  # noqa: N815
+    id: Guid
+    fullUrl: Annotated[str, msgspec.Meta(max_length=MAX_URL_LENGTH)]  # noqa: N815
     urlDetails: UrlDetails  # noqa: N815
     shortUrl: str  # noqa: N815
-    sessionToken: str | None = None  # noqa: N815
+    sessionToken: Annotated[str, msgspec.Meta(  # noqa: N815
+        description="a single-use token that carries the creator's identity into the flow")] | None = None
 
 
 class CreateResponse(msgspec.Struct, frozen=True):

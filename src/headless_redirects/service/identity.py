@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -37,6 +37,7 @@ from .members import (
 )
 from .messages import recovery_message, verification_message
 from .secrets import digest, new_secret
+from .session_view import Guid
 from .tenancy import TenantCache
 from .tokens import MEMBER, Identity, TokenService
 
@@ -58,8 +59,9 @@ class StateResponse(msgspec.Struct, frozen=True):
     """Where a member stands after register, login, verify or recover: ``SUCCESS`` with a
     session token, or what the member still has to do (with a state token to verify with)."""
 
-    state: str
-    member_id: str
+    state: Annotated[str, msgspec.Meta(extra_json_schema={
+        "enum": [SUCCESS, REQUIRE_EMAIL_VERIFICATION, REQUIRE_OWNER_APPROVAL]})]
+    member_id: Guid
     session_token: str | None = None
     state_token: str | None = None
 
@@ -68,7 +70,7 @@ class SignOn(msgspec.Struct, frozen=True):
     """A trusted backend's sign-on: the member it logged in and a session token to spend."""
 
     session_token: str
-    member_id: str
+    member_id: Guid
 
 
 class Recovery(msgspec.Struct, frozen=True):

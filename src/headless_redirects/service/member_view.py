@@ -10,11 +10,13 @@ their event body.
 from __future__ import annotations
 
 import re
+from typing import Annotated
 
 import msgspec
 
 from ..storage.identity import MemberRow
-from .session_view import rfc3339
+from .members import APPROVED, BLOCKED, PENDING
+from .session_view import Guid, Instant, rfc3339
 
 __all__ = ["MemberProfile", "MemberView", "member_wire"]
 
@@ -27,17 +29,19 @@ class MemberProfile(msgspec.Struct, frozen=True):
 
 
 class MemberView(msgspec.Struct, frozen=True, rename="camel"):
-    id: str
+    """A site member (SPEC §11); ``lastLoginDate`` is null until the member's first login."""
+
+    id: Guid
     login_email: str
     login_email_verified: bool
-    status: str
-    contact_id: str
+    status: Annotated[str, msgspec.Meta(extra_json_schema={"enum": [APPROVED, PENDING, BLOCKED]})]
+    contact_id: Guid
     profile: MemberProfile
     privacy_status: str
     activity_status: str
-    created_date: str
-    updated_date: str
-    last_login_date: str | None
+    created_date: Instant
+    updated_date: Instant
+    last_login_date: Instant | None
 
 
 def member_wire(member: MemberRow) -> MemberView:

@@ -3,30 +3,40 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
-from ..domain.lifecycle import RedirectSession
+from ..domain.lifecycle import PUBLIC_STATES, RedirectSession
 from ..domain.sessions import short_code
 
-__all__ = ["SessionInfo", "public_outcome", "rfc3339", "session_info", "session_wire"]
+__all__ = ["Guid", "Instant", "SessionInfo", "public_outcome", "rfc3339", "session_info", "session_wire"]
 
 # What a flow's outcome may tell a client backend; the rest is the hosted site's bookkeeping.
 _OUTCOME_KEYS = ("orderId", "planOrderId", "orderNumber", "eventId", "memberId")
 
+# What the JSON Schema of an answer says of its strings (``msgspec.Meta`` counts on decode and in
+# the schema only: these Structs are built without validation and encoded as plain strings).
+Guid = Annotated[str, msgspec.Meta(extra_json_schema={"format": "uuid"})]
+Instant = Annotated[str, msgspec.Meta(description="RFC 3339, UTC", extra_json_schema={"format": "date-time"})]
+
 
 class SessionInfo(msgspec.Struct, frozen=True):
-    id: str
+    """A redirect session: its state and, once its flow ended, the outcome a client backend may see."""
+
+    id: Guid
     intent: str
-    state: str  # one of domain.lifecycle.PUBLIC_STATES
+    state: Annotated[str, msgspec.Meta(extra_json_schema={"enum": list(PUBLIC_STATES)})]
     fullUrl: str  # noqa: N815 - the wire's names
     shortUrl: str  # noqa: N815
     callbacks: dict[str, str]
-    createdDate: str  # noqa: N815
-    updatedDate: str  # noqa: N815
-    expiresDate: str  # noqa: N815
-    outcome: dict[str, Any]
+    createdDate: Instant  # noqa: N815
+    updatedDate: Instant  # noqa: N815
+    expiresDate: Instant  # noqa: N815
+    outcome: Annotated[dict[str, Any], msgspec.Meta(
+        description="empty until the flow ends; then what it produced",
+        extra_json_schema={"properties": {**{key: {"type": "string"} for key in _OUTCOME_KEYS},
+                                          "wixMemberLoggedIn": {"type": "boolean"}}})]
 
 
 def rfc3339(seconds: float) -> str:

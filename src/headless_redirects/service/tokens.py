@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -41,12 +41,15 @@ __all__ = ["MEMBER", "SIGN_ON_SCOPE", "VISITOR", "Identity", "TokenInfo", "Token
            "act_for"]
 
 
-class TokenInfo(msgspec.Struct, frozen=True):
+# ``rename``: each field's name on the wire (SPEC §4, as ``web.oauth.token_info_wire`` writes it).
+class TokenInfo(msgspec.Struct, frozen=True, rename={
+        "subject_type": "subjectType", "subject_id": "subjectId", "site_id": "siteId", "client_id": "clientId",
+        "expires_at": "exp", "issued_at": "iat"}):
     """What ``/oauth2/token-info`` tells of a token: ``active`` only, when it is not live;
     otherwise who it speaks for and when it was issued and expires (seconds since the epoch)."""
 
     active: bool
-    subject_type: str = ""
+    subject_type: Annotated[str, msgspec.Meta(extra_json_schema={"enum": [VISITOR, MEMBER]})] = ""
     subject_id: str = ""
     site_id: str = ""
     client_id: str = ""

@@ -1,8 +1,15 @@
-"""The OpenAPI 3.1 document of the API, served at ``/openapi.json``."""
+"""The OpenAPI 3.1 document of the API, served at ``/openapi.json``.
+
+Generated where a declaration exists: the intents' request schemas from the intent catalogue
+(``openapi_intents``), every JSON answer's schema from the service's msgspec Struct
+(``openapi_results``), the grant types from the token service's grants, the OAuth error codes
+from ``domain.oauth_errors``. Written here by hand: operations (paths, status codes, security)
+and the bodies no Struct declares (the error bodies of ``web.errors``, RFC 8414 metadata, JWKS).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -10,16 +17,21 @@ from starlette.routing import Route
 
 from .. import __version__
 from ..domain.catalogue import CALLBACK_FIELDS, CATALOGUE
+from ..domain.errors import Rule
+from ..domain.oauth_errors import OAuthError
+from ..service.grants import Grant
 from .hotpath import SESSION_ROUTES
-from .openapi_identity import identity_paths, identity_schemas
+from .openapi_identity import identity_paths
 from .openapi_intents import intent_schemas
-from .openapi_outcomes import IDEMPOTENCY_KEY, outcome_paths, outcome_schemas
+from .openapi_outcomes import IDEMPOTENCY_KEY, outcome_paths
 from .openapi_parts import json_content, obj, ref
-from .openapi_site import site_paths
+from .openapi_results import result_schemas
+from .openapi_site import JWK_SET, site_paths
 from .responses import json_response
 
 __all__ = ["document", "routes"]
 
+_T = TypeVar("_T")
 _GUID = {"type": "string", "format": "uuid"}
 _INTENTS = intent_schemas(CATALOGUE)
 
@@ -41,21 +53,12 @@ _REQUEST["description"] = (
 )
 _REQUEST["minProperties"] = 1
 
-_RESPONSE = obj({"redirectSession": obj({
-    "id": _GUID,
-    "fullUrl": {"type": "string", "maxLength": 2048},
-    "urlDetails": obj({"endpoint": {"type": "string"},
-                        "searchParams": {"type": "object", "additionalProperties": {"type": "string"}}}),
-    "sessionToken": {"type": "string"},
-    "shortUrl": {"type": "string"},
-}, ["id", "fullUrl", "urlDetails", "shortUrl"])}, ["redirectSession"])
-
 _VALIDATION_ERROR = obj({
     "message": {"type": "string"},
     "details": obj({"validationError": obj({"fieldViolations": {"type": "array", "items": obj({
         "field": {"type": "string"},
         "description": {"type": "string"},
-        "violatedRule": {"type": "string"},
+        "violatedRule": {"enum": sorted(v for k, v in vars(Rule).items() if k.isupper())},
         "data": {"type": "object"},
     }, ["field", "description", "violatedRule", "data"])}}, ["fieldViolations"])}, ["validationError"]),
 }, ["message", "details"])
@@ -69,25 +72,26 @@ _APPLICATION_ERROR = obj({
     }, ["code", "description", "data"])}, ["applicationError"]),
 }, ["message", "details"])
 
-_OAUTH_ERROR = obj({"error": {"type": "string"}, "error_description": {"type": "string"}}, ["error"])
+
+def _subclasses(cls: type[_T]) -> list[type[_T]]:
+    return [c for sub in cls.__subclasses__() for c in (sub, *_subclasses(sub))]
+
+
+# RFC 6749 §5.2 codes: one class each in domain.oauth_errors (``OAuthError.to_wire``'s body).
+_OAUTH_ERROR = obj({"error": {"enum": sorted({OAuthError.error, *(c.error for c in _subclasses(OAuthError))})},
+                    "error_description": {"type": "string"}}, ["error"])
 
 _TOKEN_REQUEST = obj({
-    "grant_type": {"enum": ["anonymous", "refresh_token", "authorization_code"]},
+    "grant_type": {"enum": sorted(g.GRANT_TYPE for g in _subclasses(Grant))},
     "client_id": _GUID,
     "refresh_token": {"type": "string"},
     "code": {"type": "string"},
     "code_verifier": {"type": "string"},
     "redirect_uri": {"type": "string"},
+    "scope": {"type": "string"},
+    "member_id": {"type": "string", "description": "authorized_client: the member to issue tokens for"},
 }, ["grant_type"])
 _TOKEN_REQUEST["description"] = "RFC 6749 names; the JSON body also accepts grantType, clientId, refreshToken, ..."
-
-_TOKEN_RESPONSE = obj({
-    "access_token": {"type": "string"},
-    "token_type": {"enum": ["Bearer"]},
-    "expires_in": {"type": "integer"},
-    "refresh_token": {"type": "string"},
-    "scope": {"type": "string"},
-}, ["access_token", "token_type", "expires_in"])
 
 
 
@@ -104,7 +108,7 @@ def _create_session_operation(operation_id: str) -> dict[str, Any]:
         "413": json_content(ref("ApplicationError"), "body over 64 KiB"),
         "422": json_content(ref("ApplicationError"), "IDEMPOTENCY_KEY_REUSED: the key was used with another body"),
     }
-    ok = json_content(ref("CreateRedirectSessionResponse"), "the session")
+    ok = json_content(ref("CreateResponse"), "the session")
     ok["headers"] = _request_id()
     return {
         "operationId": operation_id,
@@ -123,7 +127,7 @@ def document() -> dict[str, Any]:
         paths[path] = {"post": _create_session_operation(f"createRedirectSession{index or ''}")}
     paths["/oauth2/token"] = {"post": {
         "operationId": "token",
-        "summary": "Issue tokens (anonymous, refresh_token and authorization_code grants)",
+        "summary": "Issue tokens (RFC 6749 §4; the anonymous and authorized_client grants are ours)",
         "requestBody": {"required": True, "content": {
             "application/json": {"schema": ref("TokenRequest")},
             "application/x-www-form-urlencoded": {"schema": ref("TokenRequest")},
@@ -141,40 +145,31 @@ def document() -> dict[str, Any]:
         "requestBody": {"required": True, "content": {"application/json": {
             "schema": obj({"token": {"type": "string"}}, ["token"])}}},
         "responses": {
-            "200": json_content(obj({
-                "active": {"type": "boolean"},
-                "subjectType": {"enum": ["VISITOR", "MEMBER"]},
-                "subjectId": {"type": "string"},
-                "siteId": {"type": "string"},
-                "clientId": {"type": "string"},
-                "exp": {"type": "integer"},
-                "iat": {"type": "integer"},
-                "scope": {"type": "string"},
-            }, ["active"]), "token information; {active: false} for a dead token"),
+            "200": json_content(ref("TokenInfo"), "token information; {active: false} alone for a dead token"),
             "400": json_content(ref("OAuthError"), "RFC 6749 §5.2 error"),
         },
     }}
     paths["/oauth2/jwks"] = {"get": {
         "operationId": "jwks",
         "summary": "Public keys that verify access tokens (RFC 7517)",
-        "responses": {"200": json_content(obj({"keys": {"type": "array", "items": {"type": "object"}}}, ["keys"]),
-                                   "the key set")},
+        "responses": {"200": json_content(JWK_SET, "the key set")},
     }}
     paths.update(identity_paths())
     paths.update(outcome_paths())
     paths.update(site_paths())
-    schemas = {
-        **identity_schemas(),
-        **outcome_schemas(),
+    written = {
         "CreateRedirectSessionRequest": _REQUEST,
-        "CreateRedirectSessionResponse": _RESPONSE,
         "ValidationError": _VALIDATION_ERROR,
         "ApplicationError": _APPLICATION_ERROR,
         "OAuthError": _OAUTH_ERROR,
         "TokenRequest": _TOKEN_REQUEST,
-        "TokenResponse": _TOKEN_RESPONSE,
         **_INTENTS,
     }
+    generated = result_schemas()
+    clash = written.keys() & generated.keys()
+    if clash:  # two schemas under one name: one would hide the other
+        raise RuntimeError(f"component schemas declared twice: {sorted(clash)}")
+    schemas = {**generated, **written}
     return {
         "openapi": "3.1.0",
         "info": {"title": "headless-redirects", "version": __version__,

@@ -1,4 +1,5 @@
-"""The identity routes' part of the OpenAPI document (SPEC §11)."""
+"""The identity routes' part of the OpenAPI document (SPEC §11); the answers' schemas are
+generated (``openapi_results``), the request bodies written here."""
 
 from __future__ import annotations
 
@@ -6,31 +7,10 @@ from typing import Any
 
 from .openapi_parts import json_content, obj, ref
 
-__all__ = ["identity_paths", "identity_schemas"]
-
-
-
-
+__all__ = ["identity_paths"]
 
 _TEXT = {"type": "string"}
 _LOGIN_ID = obj({"email": {"type": "string", "maxLength": 320}}, ["email"])
-_STATE = obj({
-    "state": {"enum": ["SUCCESS", "REQUIRE_EMAIL_VERIFICATION", "REQUIRE_OWNER_APPROVAL"]},
-    "sessionToken": {"type": ["string", "null"]},
-    "stateToken": {"type": ["string", "null"]},
-    "identity": obj({"id": {"type": "string", "format": "uuid"}}, ["id"]),
-}, ["state", "identity"])
-_MEMBER = obj({
-    "id": {"type": "string", "format": "uuid"}, "loginEmail": _TEXT, "loginEmailVerified": {"type": "boolean"},
-    "status": {"enum": ["APPROVED", "PENDING", "BLOCKED"]}, "contactId": _TEXT,
-    "profile": obj({"nickname": _TEXT, "slug": _TEXT}), "privacyStatus": _TEXT, "activityStatus": _TEXT,
-    "createdDate": {"type": "string", "format": "date-time"}, "updatedDate": {"type": "string", "format": "date-time"},
-    "lastLoginDate": {"type": ["string", "null"], "format": "date-time"},
-})
-
-
-def identity_schemas() -> dict[str, Any]:
-    return {"StateMachineResponse": _STATE, "Member": _MEMBER}
 
 
 def _operation(operation_id: str, summary: str, body: dict[str, Any] | None, ok: dict[str, Any],
@@ -67,7 +47,7 @@ def identity_paths() -> dict[str, Any]:
             "signOn", "A trusted backend logs a member in by email (API key with SCOPE.IAM.SIGN-ON)",
             obj({"loginId": _LOGIN_ID, "profile": obj({"nickname": _TEXT}), "verifyEmail": {"type": "boolean"},
                   "mergeExistingContact": {"type": "boolean"}}, ["loginId"]),
-            json_content(obj({"sessionToken": _TEXT, "identity": obj({"id": _TEXT})}), "a session token"),
+            json_content(ref("SignOnResponse"), "a session token"),
             [{"backendKey": []}], {"401": "no valid API key", "403": "the key lacks the sign-on scope"})},
         "/_api/iam/verification/v1/auth/verify": {"post": _operation(
             "verify", "Verify an email with the emailed 6-digit code",
@@ -83,6 +63,6 @@ def identity_paths() -> dict[str, Any]:
             state, [], {"400": "a dead recovery token, or a short password"})},
         "/members/v1/members/my": {"get": _operation(
             "getCurrentMember", "The member behind a member access token", None,
-            json_content(obj({"member": ref("Member")}, ["member"]), "the member"), token,
+            json_content(ref("CurrentMember"), "the member"), token,
             {"401": "no valid access token", "403": "a visitor token", "404": "the member was deleted"})},
     }

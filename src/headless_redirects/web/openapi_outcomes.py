@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..domain.lifecycle import PUBLIC_STATES
 from .openapi_parts import json_content, ref
 
-__all__ = ["IDEMPOTENCY_KEY", "outcome_paths", "outcome_schemas"]
+__all__ = ["IDEMPOTENCY_KEY", "outcome_paths"]
 
 _TEXT = {"type": "string"}
 _DATE = {"type": "string", "format": "date-time"}
-_STATES = ["CREATED", "OPENED", "COMPLETED", "ABANDONED", "EXPIRED"]
 
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key", "in": "header", "required": False,
@@ -22,28 +22,14 @@ IDEMPOTENCY_KEY = {
 
 
 
-
-def outcome_schemas() -> dict[str, Any]:
-    return {"RedirectSessionInfo": {"type": "object", "required": ["id", "intent", "state", "fullUrl", "shortUrl"],
-                                    "properties": {
-        "id": {"type": "string", "format": "uuid"}, "intent": _TEXT, "state": {"enum": _STATES},
-        "fullUrl": _TEXT, "shortUrl": _TEXT, "callbacks": {"type": "object", "additionalProperties": _TEXT},
-        "createdDate": _DATE, "updatedDate": _DATE, "expiresDate": _DATE,
-        "outcome": {"type": "object", "properties": {"orderId": _TEXT, "planOrderId": _TEXT, "orderNumber": _TEXT,
-                                                     "eventId": _TEXT, "memberId": _TEXT,
-                                                     "wixMemberLoggedIn": {"type": "boolean"}}},
-    }}}
-
-
 def outcome_paths() -> dict[str, Any]:
     security: list[dict[str, list[str]]] = [{"accessToken": []}, {"apiKey": [], "siteId": []}]
-    one = json_content({"type": "object", "properties": {"redirectSession": ref("RedirectSessionInfo")},
-                 "required": ["redirectSession"]}, "the session")
+    one = json_content(ref("SessionEnvelope"), "the session")
     session_id = {"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}
     errors = {"401": json_content(ref("ApplicationError"), "missing or invalid credentials"),
               "404": json_content(ref("ApplicationError"), "no such session, or not the caller's")}
     query = [
-        {"name": "state", "in": "query", "required": False, "schema": {"enum": _STATES}},
+        {"name": "state", "in": "query", "required": False, "schema": {"enum": list(PUBLIC_STATES)}},
         {"name": "intent", "in": "query", "required": False, "schema": _TEXT},
         {"name": "createdFrom", "in": "query", "required": False, "schema": _DATE},
         {"name": "createdTo", "in": "query", "required": False, "schema": _DATE},
@@ -65,10 +51,6 @@ def outcome_paths() -> dict[str, Any]:
         f"{base}/redirect-sessions": {"get": {
             "operationId": "listRedirectSessions", "summary": "Sessions, newest first", "security": security,
             "parameters": query,
-            "responses": {"200": json_content({"type": "object", "properties": {
-                "redirectSessions": {"type": "array", "items": ref("RedirectSessionInfo")},
-                "pagingMetadata": {"type": "object", "properties": {
-                    "count": {"type": "integer"},
-                    "cursors": {"type": "object", "properties": {"next": {"type": ["string", "null"]}}}}}}},
-                "a page"), "400": json_content(ref("ValidationError"), "a bad filter"), **errors}}},
+            "responses": {"200": json_content(ref("SessionsPage"), "a page"),
+                          "400": json_content(ref("ValidationError"), "a bad filter"), **errors}}},
     }

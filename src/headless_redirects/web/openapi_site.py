@@ -6,12 +6,23 @@ from __future__ import annotations
 from typing import Any
 
 from ..domain.intents import INTENT_PATHS
-from .openapi_parts import json_content
+from .openapi_parts import json_content, obj, ref
 
-__all__ = ["HOSTED_PAGE", "site_paths"]
+__all__ = ["HOSTED_PAGE", "JWK_SET", "site_paths"]
 
 HOSTED_PAGE = "x-hosted-page"
 _HTML = {"text/html": {"schema": {"type": "string"}}}
+# Written by hand: web/health.py and web/oauth.py write these bodies as dicts, and no Struct
+# declares them (a KeyRing's JWK Set is the RFC 7517 document itself).
+JWK_SET = obj({"keys": {"type": "array", "items": obj({"kty": {"type": "string"}, "kid": {"type": "string"}},
+                                                      ["kty", "kid"])}}, ["keys"])
+_METADATA = obj({"issuer": {"type": "string"}, "token_endpoint": {"type": "string"},
+                 "jwks_uri": {"type": "string"}, "response_types_supported": {"type": "array"}},
+                ["issuer", "token_endpoint", "jwks_uri", "response_types_supported"])
+_ALIVE = obj({"status": {"const": "ok"}}, ["status"])
+_READY = obj({"status": {"const": "ok"}, "database": {"const": "ok"}}, ["status", "database"])
+_NOT_READY = obj({"status": {"const": "unavailable"}, "database": {"const": "unreachable"}}, ["status", "database"])
+_EMPTY = {"type": "object", "maxProperties": 0}
 
 
 def _json(description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -39,14 +50,14 @@ def site_paths() -> dict[str, Any]:
                 "application/json": {"schema": {"type": "object", "properties": {"token": {"type": "string"}},
                                                 "required": ["token"]}},
                 "application/x-www-form-urlencoded": {"schema": {"type": "object"}}}},
-            "responses": {"200": _json("revoked, or unknown (RFC 7009 §2.2)"),
-                          "400": _json("RFC 6749 §5.2 error", {"$ref": "#/components/schemas/OAuthError"})}}},
+            "responses": {"200": _json("revoked, or unknown (RFC 7009 §2.2)", _EMPTY),
+                          "400": _json("RFC 6749 §5.2 error", ref("OAuthError"))}}},
         "/.well-known/oauth-authorization-server": {"get": {
             "operationId": "metadata", "summary": "Authorization server metadata (RFC 8414)",
-            "responses": {"200": _json("the metadata")}}},
+            "responses": {"200": _json("the metadata", _METADATA)}}},
         "/.well-known/jwks.json": {"get": {
             "operationId": "jwksWellKnown", "summary": "Public keys that verify access tokens (RFC 7517)",
-            "responses": {"200": _json("the key set")}}},
+            "responses": {"200": _json("the key set", JWK_SET)}}},
         "/r/{code}": {"get": {
             "operationId": "shortLink", "summary": "A session's short link",
             "parameters": [{"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}],
@@ -54,9 +65,9 @@ def site_paths() -> dict[str, Any]:
                           "404": {"description": "unknown link", "content": _HTML},
                           "410": {"description": "expired link", "content": _HTML}}}},
         "/healthz": {"get": {"operationId": "healthz", "summary": "Liveness",
-                             "responses": {"200": _json("alive")}}},
+                             "responses": {"200": _json("alive", _ALIVE)}}},
         "/readyz": {"get": {"operationId": "readyz", "summary": "Readiness: the database answers",
-                            "responses": {"200": _json("ready"), "503": _json("not ready")}}},
+                            "responses": {"200": _json("ready", _READY), "503": _json("not ready", _NOT_READY)}}},
         "/metrics": {"get": {"operationId": "metrics", "summary": "Prometheus metrics",
                              "responses": {"200": {"description": "text exposition format",
                                                    "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
@@ -72,6 +83,12 @@ def site_paths() -> dict[str, Any]:
         "/flow/sign-in": _page("flowSignIn", "Logging in during a flow", ("get", "post")),
         "/flow/logout": _page("logoutPage", "The logout intent"),
     }
+    # The authorization response (RFC 6749 §4.1.2) goes back as the redirect URI's query (or
+    # fragment, or a web_message), so it is no body: its parameters are the Struct's fields.
+    for operation in paths["/_api/oauth2/authorize"].values():
+        operation["responses"]["302"] = operation["responses"]["303"] = {
+            "description": "the authorization response, in the redirect URI's query or fragment",
+            "x-authorization-response": ref("AuthorizationResponse")}
     for intent, path in sorted(INTENT_PATHS.items()):
         if path.startswith("/flow/") and path not in paths:
             methods = ("get",) if intent == "logout" else ("get", "post")

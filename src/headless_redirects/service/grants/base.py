@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import MutableMapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import msgspec
 
@@ -36,7 +36,7 @@ class TokenResponse(msgspec.Struct, frozen=True, omit_defaults=True):
     between, on the hot path); ``refresh_token`` is left out when none was issued."""
 
     access_token: str
-    token_type: str
+    token_type: Literal["Bearer"]
     expires_in: int
     scope: str
     refresh_token: str | None = None
