@@ -59,4 +59,8 @@ def result_schemas() -> dict[str, Any]:
     for schema in components.values():
         if "description" in schema:  # a docstring, as written in the source
             schema["description"] = inspect.cleandoc(schema["description"])
+        # A field's default is the constructor's: on the wire such a member is left out (or, for
+        # token-info's, the token is not active), never sent with that value.
+        for member in schema.get("properties", {}).values():
+            member.pop("default", None)
     return components

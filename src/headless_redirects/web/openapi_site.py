@@ -14,11 +14,13 @@ HOSTED_PAGE = "x-hosted-page"
 _HTML = {"text/html": {"schema": {"type": "string"}}}
 # Written by hand: web/health.py and web/oauth.py write these bodies as dicts, and no Struct
 # declares them (a KeyRing's JWK Set is the RFC 7517 document itself).
-JWK_SET = obj({"keys": {"type": "array", "items": obj({"kty": {"type": "string"}, "kid": {"type": "string"}},
-                                                      ["kty", "kid"])}}, ["keys"])
-_METADATA = obj({"issuer": {"type": "string"}, "token_endpoint": {"type": "string"},
-                 "jwks_uri": {"type": "string"}, "response_types_supported": {"type": "array"}},
-                ["issuer", "token_endpoint", "jwks_uri", "response_types_supported"])
+# Both are open by their RFCs (RFC 7517 §4, RFC 8414 §2: other members may be present).
+_JWK = {**obj({"kty": {"type": "string"}, "kid": {"type": "string"}}, ["kty", "kid"]), "additionalProperties": True}
+JWK_SET = obj({"keys": {"type": "array", "items": _JWK}}, ["keys"])
+_METADATA = {**obj({"issuer": {"type": "string"}, "token_endpoint": {"type": "string"},
+                    "jwks_uri": {"type": "string"}, "response_types_supported": {"type": "array"}},
+                   ["issuer", "token_endpoint", "jwks_uri", "response_types_supported"]),
+             "additionalProperties": True}
 _ALIVE = obj({"status": {"const": "ok"}}, ["status"])
 _READY = obj({"status": {"const": "ok"}, "database": {"const": "ok"}}, ["status", "database"])
 _NOT_READY = obj({"status": {"const": "unavailable"}, "database": {"const": "unreachable"}}, ["status", "database"])
@@ -89,8 +91,8 @@ def site_paths() -> dict[str, Any]:
         operation["responses"]["302"] = operation["responses"]["303"] = {
             "description": "the authorization response, in the redirect URI's query or fragment",
             "x-authorization-response": ref("AuthorizationResponse")}
+    # Every other intent's hosted page, from the catalogue (a form: GET shows it, POST submits it).
     for intent, path in sorted(INTENT_PATHS.items()):
         if path.startswith("/flow/") and path not in paths:
-            methods = ("get",) if intent == "logout" else ("get", "post")
-            paths[path] = _page(f"{intent}Page", f"The hosted page of the {intent} intent", methods)
+            paths[path] = _page(f"{intent}Page", f"The hosted page of the {intent} intent", ("get", "post"))
     return paths
