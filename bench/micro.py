@@ -181,7 +181,7 @@ def main() -> int:
              lambda: best(lambda: plain.execute("SELECT full_url, expires_at FROM redirect_sessions WHERE id = ?",
                                                 (session_id,)).fetchone(), args.number, args.repeat)),
             ("revocation select, statement layer",
-             lambda: best(lambda: store.revoked_before(CHECKOUT), args.number, args.repeat)),
+             lambda: best(lambda: store.tokens.revoked_before(CHECKOUT), args.number, args.repeat)),
             ("revocation select, plain sqlite3",
              lambda: best(lambda: plain.execute("SELECT revoked_before FROM revocations WHERE id = ?",
                                                 (CHECKOUT,)).fetchone(), args.number, args.repeat)),

@@ -9,7 +9,7 @@ from typing import Any
 
 from headless_redirects.service.secrets import digest, new_secret
 from headless_redirects.service.tokens import SIGN_ON_SCOPE
-from headless_redirects.storage.repository import ApiKeyRow
+from headless_redirects.storage.tenancy import ApiKeyRow
 from tests.conftest import World
 
 AUTHN = "/_api/iam/authentication/v2"
@@ -50,7 +50,7 @@ def link_from(body: str) -> str:
 
 def backend_key(world: World, scopes: list[str] | None = None, site_id: str | None = None) -> str:
     secret = new_secret("hrk_")
-    world.services.store.insert_api_key(ApiKeyRow(str(uuid.uuid4()), digest(secret), site_id or world.tenant.site_id,
+    world.services.store.tenancy.insert_api_key(ApiKeyRow(str(uuid.uuid4()), digest(secret), site_id or world.tenant.site_id,
                                                   "backend", scopes or [SIGN_ON_SCOPE], int(time.time()), None))
     return secret
 

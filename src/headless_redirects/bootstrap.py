@@ -65,7 +65,7 @@ def bootstrap(settings: Settings, *, migrate: bool = True, background: bool = Tr
         upgrade(db.engine)
     store = Store(db)
     changes = ChangeFeed()
-    keys = KeyRing(store, issuer=settings.public_url.rstrip("/"), changes=changes)
+    keys = KeyRing(store.signing_keys, issuer=settings.public_url.rstrip("/"), changes=changes)
     keys.load()
     tenants = TenantCache(store, settings.tenant_cache_seconds, changes)
     if background and not db.is_sqlite:

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from headless_redirects.service.secrets import digest
-from headless_redirects.storage.repository import ApiKeyRow
+from headless_redirects.storage.tenancy import ApiKeyRow
 from tests.conftest import GUID, SESSION_PATH, World
 
 BODY = {"ecomCheckout": {"checkoutId": GUID}}
@@ -56,7 +56,7 @@ def test_expired_token_is_401(world: World) -> None:
 def test_token_of_a_revoked_subject_is_401(world: World) -> None:
     token = world.visitor()["access_token"]
     subject = world.services.keys.verify(token)["sub"]
-    world.services.store.revoke(subject, int(time.time() * 1000) + 1)
+    world.services.store.tokens.revoke(subject, int(time.time() * 1000) + 1)
     r = world.client.post(SESSION_PATH, json=BODY, headers={"Authorization": token})
     assert r.status_code == 401
 
@@ -100,7 +100,7 @@ def test_api_key_with_unknown_site_id_is_403(world: World) -> None:
 
 
 def test_api_key_without_the_scope_is_403(world: World) -> None:
-    world.services.store.insert_api_key(ApiKeyRow(
+    world.services.store.tenancy.insert_api_key(ApiKeyRow(
         id="11111111-1111-4111-8111-111111111111", key_hash=digest("hrk_noscope"),
         site_id=world.tenant.site_id, name="no scope", scopes=["SCOPE.OTHER"],
         created_at=int(time.time()), revoked_at=None,
@@ -111,8 +111,8 @@ def test_api_key_without_the_scope_is_403(world: World) -> None:
 
 
 def test_revoked_api_key_is_401(world: World) -> None:
-    key = world.services.store.site_api_keys(world.tenant.site_id)[0]
-    assert world.services.store.revoke_api_key(key.id, int(time.time()))
+    key = world.services.store.tenancy.site_api_keys(world.tenant.site_id)[0]
+    assert world.services.store.tenancy.revoke_api_key(key.id, int(time.time()))
     r = world.client.post(SESSION_PATH, json=BODY,
                           headers={"Authorization": world.tenant.api_key, "wix-site-id": world.tenant.site_id})
     assert r.status_code == 401

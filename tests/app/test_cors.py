@@ -94,7 +94,7 @@ def test_create_session_with_a_token_and_with_an_api_key(world: World) -> None:
 def test_an_explicit_origin_is_seen_within_a_second_or_two(world: World) -> None:
     origin = "https://spa.example.net"
     assert cors_headers(preflight(world, "/oauth2/token", origin)) == {}
-    world.services.store.update_app(world.tenant.client_id, allowed_origins=[origin])
+    world.services.store.tenancy.update_app(world.tenant.client_id, allowed_origins=[origin])
     deadline = time.monotonic() + 3
     while "access-control-allow-origin" not in preflight(world, "/oauth2/token", origin).headers:
         assert time.monotonic() < deadline, "the new origin was not honoured within 3 s"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from headless_redirects.storage.repository import AppRow
+from headless_redirects.storage.tenancy import AppRow
 from tests.conftest import World
 
 
@@ -18,7 +18,7 @@ from tests.conftest import World
 def other_client(world: World) -> str:
     """A second OAuth app of the same site."""
     client_id = str(uuid.uuid4())
-    world.services.store.insert_app(AppRow(client_id, world.tenant.site_id, "Other app", ["shop.example.com"], [],
+    world.services.store.tenancy.insert_app(AppRow(client_id, world.tenant.site_id, "Other app", ["shop.example.com"], [],
                                            int(time.time()), updated_at=time.time_ns() // 1_000_000))
     return client_id
 

@@ -22,7 +22,7 @@ from tests.idapi import (
 
 
 def set_policy(world: World, policy: str) -> None:
-    assert world.services.store.update_site(world.tenant.site_id, registration_policy=policy)
+    assert world.services.store.tenancy.update_site(world.tenant.site_id, registration_policy=policy)
 
 
 def test_register_on_an_open_site(world: World) -> None:

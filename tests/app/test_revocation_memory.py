@@ -45,8 +45,8 @@ def test_an_api_key_revoked_elsewhere_stops_within_a_second(two: tuple[Instance,
                            redirect_uris=REDIRECT_URIS)
     headers = {"authorization": tenant.api_key, "wix-site-id": tenant.site_id}
     assert b.create(**headers) == 200
-    (key,) = a.services.store.site_api_keys(tenant.site_id)
-    assert a.services.store.revoke_api_key(key.id, 1)  # as `headless-redirects keys revoke` does
+    (key,) = a.services.store.tenancy.site_api_keys(tenant.site_id)
+    assert a.services.store.tenancy.revoke_api_key(key.id, 1)  # as `headless-redirects keys revoke` does
     b.later = REVOCATION_SECONDS + 0.01
     assert b.create(**headers) == 401
 
@@ -57,8 +57,8 @@ def test_a_change_notification_forgets_the_keys_at_once(two: tuple[Instance, Ins
                            redirect_uris=REDIRECT_URIS)
     headers = {"authorization": tenant.api_key, "wix-site-id": tenant.site_id}
     assert b.create(**headers) == 200
-    (key,) = a.services.store.site_api_keys(tenant.site_id)
-    assert a.services.store.revoke_api_key(key.id, 1)
+    (key,) = a.services.store.tenancy.site_api_keys(tenant.site_id)
+    assert a.services.store.tenancy.revoke_api_key(key.id, 1)
     b.services.changes.publish("api_keys")  # what PostgreSQL's trigger and LISTEN deliver
     assert b.create(**headers) == 401
 

@@ -89,7 +89,7 @@ def test_refresh_after_revocation_is_invalid_grant(world: World) -> None:
 
     tokens = world.visitor()
     subject = world.services.keys.verify(tokens["access_token"])["sub"]
-    world.services.store.revoke(subject, int(time.time() * 1000) + 1)
+    world.services.store.tokens.revoke(subject, int(time.time() * 1000) + 1)
     r = world.client.post("/oauth2/token", json={"clientId": world.tenant.client_id, "grantType": "refresh_token",
                                                  "refreshToken": tokens["refresh_token"]})
     assert r.status_code == 400 and r.json()["error"] == "invalid_grant"

@@ -259,10 +259,10 @@ def test_an_app_changed_elsewhere_is_honoured_by_both_instances_within_a_second(
     db = Database(cluster.database_url)
     try:
         store = Store(db)
-        app = store.get_app(cluster.tenant["clientId"])
+        app = store.tenancy.get_app(cluster.tenant["clientId"])
         assert app is not None
         host = late["callbacks"]["postFlowUrl"].split("/")[2]  # type: ignore[index]
-        store.update_app(app.client_id, allowed_domains=[*app.allowed_domains, host])
+        store.tenancy.update_app(app.client_id, allowed_domains=[*app.allowed_domains, host])
     finally:
         db.dispose()
     for instance in cluster.instances:

@@ -40,12 +40,12 @@ def test_an_app_changed_elsewhere_is_seen_within_a_second(pg_url: str) -> None:
     try:
         token = world.visitor()["access_token"]
         assert world.create(BODY, token).status_code == 400  # late.example.com is not allowed yet
-        app = Store(other).get_app(world.tenant.client_id)
+        app = Store(other).tenancy.get_app(world.tenant.client_id)
         assert app is not None
-        Store(other).update_app(app.client_id, allowed_domains=[*app.allowed_domains, "late.example.com"])
+        Store(other).tenancy.update_app(app.client_id, allowed_domains=[*app.allowed_domains, "late.example.com"])
         _within_a_second(lambda: world.create(BODY, token).status_code == 200)
         # and the browser rule (CORS) follows the same app
-        Store(other).update_app(app.client_id, allowed_origins=["https://spa.example.com"])
+        Store(other).tenancy.update_app(app.client_id, allowed_origins=["https://spa.example.com"])
         origin = {"Origin": "https://spa.example.com", "Access-Control-Request-Method": "POST"}
         _within_a_second(lambda: world.client.options("/oauth2/token", headers=origin).headers.get(
             "access-control-allow-origin") == "https://spa.example.com")
@@ -58,7 +58,7 @@ def test_a_key_rotated_elsewhere_is_known_within_a_second(pg_url: str) -> None:
     world = _world(pg_url)
     other = Database(pg_url)
     try:
-        ring = KeyRing(Store(other), issuer=world.services.keys.issuer)
+        ring = KeyRing(Store(other).signing_keys, issuer=world.services.keys.issuer)
         kid = ring.rotate()
         _within_a_second(lambda: kid in {k["kid"] for k in world.services.keys.jwks()["keys"]})
         # and the new key signs what this instance now verifies, without a reload on the request
@@ -78,13 +78,13 @@ def test_the_feed_recovers_after_its_connection_is_killed(pg_url: str) -> None:
         with other.engine.begin() as c:
             c.exec_driver_sql(f"SELECT pg_terminate_backend({int(killed or 0)})")
         token = world.visitor()["access_token"]
-        app = Store(other).get_app(world.tenant.client_id)
+        app = Store(other).tenancy.get_app(world.tenant.client_id)
         assert app is not None
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and not (feed.live and feed.backend_pid != killed):
             time.sleep(0.02)
         assert feed.live and feed.backend_pid != killed
-        Store(other).update_app(app.client_id, allowed_domains=[*app.allowed_domains, "late.example.com"])
+        Store(other).tenancy.update_app(app.client_id, allowed_domains=[*app.allowed_domains, "late.example.com"])
         _within_a_second(lambda: world.create(BODY, token).status_code == 200)
     finally:
         other.dispose()

@@ -84,9 +84,9 @@ def test_other_connections_do_not_wait_for_the_group(grouped: tuple[Database, St
     async def main() -> None:
         store.sessions.insert(_session(str(uuid.uuid4())))  # inside the loop: grouped, not yet committed
         assert db.group is not None and db.group.dirty
-        store.revoke("subject", 1)  # a SQLAlchemy transaction: commits the group first, no lock wait
+        store.tokens.revoke("subject", 1)  # a SQLAlchemy transaction: commits the group first, no lock wait
         assert not db.group.dirty
 
     asyncio.run(main())
-    assert _count(path) == 1 and store.revoked_before("subject") == 1
+    assert _count(path) == 1 and store.tokens.revoked_before("subject") == 1
     db.dispose()

@@ -13,12 +13,14 @@ import sqlalchemy as sa
 
 from headless_redirects.service.tenancy import create_tenant
 from headless_redirects.storage import identity as identity_module
-from headless_redirects.storage import repository
+from headless_redirects.storage import tenancy as tenancy_module
+from headless_redirects.storage import tokens as tokens_module
 from headless_redirects.storage.database import Database
 from headless_redirects.storage.identity import AuthorizationCodeRow, IdentityStore
 from headless_redirects.storage.migrate import upgrade
-from headless_redirects.storage.repository import RefreshTokenRow, Store
+from headless_redirects.storage.repository import Store
 from headless_redirects.storage.tables import api_keys, authorization_codes, refresh_tokens
+from headless_redirects.storage.tokens import RefreshTokenRow
 
 
 @pytest.fixture
@@ -48,17 +50,17 @@ def test_rows_read_the_same_after_a_migration_adds_a_column(db: Database, monkey
     now = int(time.time())
     token = RefreshTokenRow("t" * 64, tenant.site_id, tenant.client_id, "MEMBER", "m" * 36, "offline_access",
                             "f" * 36, now * 1000, now + 3600)
-    store.insert_refresh_token(token)
+    store.tokens.insert_refresh_token(token)
     code = AuthorizationCodeRow("c" * 64, tenant.site_id, tenant.client_id, "m" * 36, "https://shop.example.com/cb",
                                 "offline_access", "x" * 43, "S256", "n-1", now, now + 600)
     ident.insert_code(code)
-    key = store.site_api_keys(tenant.site_id)[0]
+    key = store.tenancy.site_api_keys(tenant.site_id)[0]
 
-    monkeypatch.setattr(repository, "refresh_tokens", _migrated(db, refresh_tokens, "token_hash"))
-    monkeypatch.setattr(repository, "api_keys", _migrated(db, api_keys, "id"))
+    monkeypatch.setattr(tokens_module, "refresh_tokens", _migrated(db, refresh_tokens, "token_hash"))
+    monkeypatch.setattr(tenancy_module, "api_keys", _migrated(db, api_keys, "id"))
     monkeypatch.setattr(identity_module, "authorization_codes", _migrated(db, authorization_codes, "site_id"))
     after = Store(db)
     after_ident = IdentityStore(db, after.fast)
-    assert after.refresh_token(token.token_hash) == token
+    assert after.tokens.refresh_token(token.token_hash) == token
     assert after_ident.code(code.code_hash) == code
-    assert after.api_key(key.key_hash) == key
+    assert after.tenancy.api_key(key.key_hash) == key

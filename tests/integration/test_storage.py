@@ -20,8 +20,9 @@ from headless_redirects.service.secrets import digest
 from headless_redirects.service.tenancy import create_tenant
 from headless_redirects.storage.database import Database
 from headless_redirects.storage.migrate import upgrade
-from headless_redirects.storage.repository import RefreshTokenRow, Store
+from headless_redirects.storage.repository import Store
 from headless_redirects.storage.tables import metadata
+from headless_redirects.storage.tokens import RefreshTokenRow
 
 
 @pytest.fixture
@@ -52,20 +53,20 @@ def test_migrations_match_the_tables(store: Store) -> None:
 
 def test_migrations_are_idempotent(store: Store) -> None:
     upgrade(store.engine)  # a second start changes nothing
-    assert store.count_sites() == 0
+    assert store.tenancy.count_sites() == 0
 
 
 def test_tenant_round_trip(store: Store) -> None:
     t = create_tenant(store, name="Shop", public_url="https://shop.example.com", allowed_domains=["Shop.Example.com"],
                       redirect_uris=["https://shop.example.com/cb"])
-    site = store.get_site(t.site_id)
+    site = store.tenancy.get_site(t.site_id)
     assert site is not None and site.base_url == "https://shop.example.com"
-    app = store.get_app(t.client_id)
+    app = store.tenancy.get_app(t.client_id)
     assert app is not None and app.allowed_domains == ["shop.example.com"] and app.redirect_uris == ["https://shop.example.com/cb"]
-    key = store.api_key(digest(t.api_key))
+    key = store.tenancy.api_key(digest(t.api_key))
     assert key is not None and key.scopes == ["SCOPE.PROMOTE.VIEW-SEO"] and key.site_id == t.site_id
     assert t.api_key not in str(key)  # only the hash is stored
-    assert [a.client_id for a in store.site_apps(t.site_id)] == [t.client_id]
+    assert [a.client_id for a in store.tenancy.site_apps(t.site_id)] == [t.client_id]
 
 
 def test_sessions_round_trip_and_short_links(store: Store) -> None:
@@ -97,13 +98,13 @@ def _refresh(family: str) -> RefreshTokenRow:
 def test_concurrent_rotation_has_one_winner(store: Store) -> None:
     family = str(uuid.uuid4())
     first = _refresh(family)
-    store.insert_refresh_token(first)
+    store.tokens.insert_refresh_token(first)
     results: list[bool] = []
     barrier = threading.Barrier(4)
 
     def rotate() -> None:
         barrier.wait()
-        results.append(store.rotate_refresh_token(first.token_hash, _refresh(family), int(time.time())))
+        results.append(store.tokens.rotate_refresh_token(first.token_hash, _refresh(family), int(time.time())))
 
     threads = [threading.Thread(target=rotate) for _ in range(4)]
     for t in threads:
@@ -115,24 +116,24 @@ def test_concurrent_rotation_has_one_winner(store: Store) -> None:
 
 def test_revocations(store: Store) -> None:
     subject, family = str(uuid.uuid4()), str(uuid.uuid4())
-    assert store.revoked_before(subject) is None
-    assert store.revoked_before(subject, family) is None
-    store.revoke(subject, 5000)
-    store.revoke(subject, 4000)  # never moves back
-    assert store.revoked_before(subject) == 5000
-    store.revoke(family, 7000)
-    assert store.revoked_before(subject, family) == 7000
-    assert store.revoked_before(family, subject) == 7000
+    assert store.tokens.revoked_before(subject) is None
+    assert store.tokens.revoked_before(subject, family) is None
+    store.tokens.revoke(subject, 5000)
+    store.tokens.revoke(subject, 4000)  # never moves back
+    assert store.tokens.revoked_before(subject) == 5000
+    store.tokens.revoke(family, 7000)
+    assert store.tokens.revoked_before(subject, family) == 7000
+    assert store.tokens.revoked_before(family, subject) == 7000
 
 
 def test_signing_keys_are_shared_between_instances(store: Store) -> None:
-    a = KeyRing(store, issuer="http://x")
+    a = KeyRing(store.signing_keys, issuer="http://x")
     a.load()
-    b = KeyRing(Store(store.db), issuer="http://x")
+    b = KeyRing(Store(store.db).signing_keys, issuer="http://x")
     b.load()
     token = a.sign({"sub": "s", "iss": "http://x", "iat": time.time(), "exp": int(time.time()) + 60})
     assert b.verify(token)["sub"] == "s"
-    assert len(store.signing_keys()) == 1
+    assert len(store.signing_keys.all()) == 1
 
 
 def test_background_checkpoints_move_the_wal_into_the_database(tmp_path: Any) -> None:

@@ -35,7 +35,7 @@ from headless_redirects.service.tenancy import Tenant
 from headless_redirects.service.unit_of_work import Conflict
 from headless_redirects.service.webhooks import EventWriter
 from headless_redirects.settings import Settings
-from headless_redirects.storage.repository import SiteRow
+from headless_redirects.storage.tenancy import SiteRow
 from tests.fakes import FakeDatabase, FakeProvider, FakeRegistry, FakeUnitOfWork, new_session, run
 
 SETTINGS = Settings()

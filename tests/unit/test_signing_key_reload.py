@@ -12,17 +12,17 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from headless_redirects.service.keys import InvalidToken, KeyRing
 from headless_redirects.storage.changes import ChangeFeed
-from headless_redirects.storage.repository import SigningKeyRow
+from headless_redirects.storage.signing_keys import SigningKeyRow
 
 
 class CountingStore:
-    """The signing-key part of ``Store``, in memory, counting reads."""
+    """The signing keys repository, in memory, counting reads."""
 
     def __init__(self) -> None:
         self.rows: list[SigningKeyRow] = []
         self.reads = 0
 
-    def signing_keys(self) -> list[SigningKeyRow]:
+    def all(self) -> list[SigningKeyRow]:
         self.reads += 1
         return list(self.rows)
 

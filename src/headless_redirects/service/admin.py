@@ -84,7 +84,7 @@ class AdminService:
         self.db.dispose()
 
     def _site_row(self, site_id: str) -> Any:
-        site = self.store.get_site(site_id)
+        site = self.store.tenancy.get_site(site_id)
         if site is None:
             raise NotFound(f"no site {site_id}")
         return site
@@ -103,7 +103,7 @@ class AdminService:
 
     def development_site(self, *, allowed_domains: Sequence[str], redirect_uris: Sequence[str]) -> NewSite | None:
         """The site ``serve`` creates on an empty database (``None``: there are sites already)."""
-        if self.store.count_sites():
+        if self.store.tenancy.count_sites():
             return None
         return self.create_site(name="Development site", public_url=None, allowed_domains=allowed_domains,
                                 redirect_uris=redirect_uris)
@@ -127,7 +127,7 @@ class AdminService:
             values["registration_policy"] = registration_policy
         if not values:
             raise NothingToChange
-        if not self.store.update_site(site_id, **values):
+        if not self.store.tenancy.update_site(site_id, **values):
             raise NotFound(f"no site {site_id}")
         return self.site(site_id)
 
@@ -144,14 +144,14 @@ class AdminService:
             pages.pop(intent, None)
         else:
             pages[intent] = page
-        self.store.update_site(site_id, page_settings=pages)
+        self.store.tenancy.update_site(site_id, page_settings=pages)
         return self.site(site_id)
 
     # --- apps -------------------------------------------------------------------------------
 
     def apps(self, site_id: str) -> list[App]:
         self._site_row(site_id)
-        return [_result(a, App) for a in self.store.site_apps(site_id)]
+        return [_result(a, App) for a in self.store.tenancy.site_apps(site_id)]
 
     def create_app(self, site_id: str, *, name: str, allowed_domains: Sequence[str], redirect_uris: Sequence[str],
                    allowed_origins: Sequence[str]) -> App:
@@ -164,7 +164,7 @@ class AdminService:
                           allowed_origins=allowed_origins)
         except ValueError as exc:
             raise Invalid(str(exc)) from None
-        self.store.insert_app(app)
+        self.store.tenancy.insert_app(app)
         return _result(app, App)
 
     def update_app(self, client_id: str, *, allowed_origins: Sequence[str] | None,
@@ -174,28 +174,28 @@ class AdminService:
             origins = list(dict.fromkeys(normalize_origin(o) for o in allowed_origins or []))
         except ValueError as exc:
             raise Invalid(str(exc)) from None
-        if self.store.get_app(client_id) is None:
+        if self.store.tenancy.get_app(client_id) is None:
             raise NotFound(f"no app {client_id}")
         if allowed_origins is None and not clear_origins:
             raise NothingToChange
-        self.store.update_app(client_id, allowed_origins=[] if clear_origins else origins)
-        return _result(self.store.get_app(client_id), App)
+        self.store.tenancy.update_app(client_id, allowed_origins=[] if clear_origins else origins)
+        return _result(self.store.tenancy.get_app(client_id), App)
 
     # --- keys -------------------------------------------------------------------------------
 
     def api_keys(self, site_id: str) -> list[ApiKey]:
         self._site_row(site_id)
-        return [_result(k, ApiKey) for k in self.store.site_api_keys(site_id)]
+        return [_result(k, ApiKey) for k in self.store.tenancy.site_api_keys(site_id)]
 
     def create_api_key(self, site_id: str, *, name: str, scopes: Sequence[str] = ()) -> NewApiKey:
         self._site_row(site_id)
         key, secret = new_api_key(site_id, name, scopes)
-        self.store.insert_api_key(key)
+        self.store.tenancy.insert_api_key(key)
         return NewApiKey(id=key.id, api_key=secret, scopes=key.scopes)
 
     def revoke_api_key(self, key_id: str) -> RevokedKey:
         now = int(time.time())
-        if not self.store.revoke_api_key(key_id, now):
+        if not self.store.tenancy.revoke_api_key(key_id, now):
             raise NotFound(f"no active key {key_id}")
         return RevokedKey(id=key_id, revoked_at=now)
 
@@ -227,7 +227,7 @@ class AdminService:
         """Deleted, and its tokens fail at once; returns the member as it was."""
         member = self._member(member_id)
         self.identity.delete_member(member.id)
-        self.store.revoke(member.id, _now_ms() + 1)
+        self.store.tokens.revoke(member.id, _now_ms() + 1)
         return member
 
     def _member(self, member_id: str) -> Member:
@@ -240,7 +240,7 @@ class AdminService:
         member = self._member(member_id)
         self.identity.update_member(member.id, status=status, updated_at=int(time.time()))
         if status == BLOCKED:
-            self.store.revoke(member.id, _now_ms() + 1)
+            self.store.tokens.revoke(member.id, _now_ms() + 1)
         return msgspec.structs.replace(member, status=status)
 
     # --- sessions and housekeeping ----------------------------------------------------------

@@ -127,7 +127,7 @@ class FlowService:
         binding = _binding(cookie)
         row = self.identity.browser_session(digest(cookie))
         if row is not None and row.expires_at > time.time() and row.member_id is not None:
-            revoked = self.store.revoked_before(row.member_id)
+            revoked = self.store.tokens.revoked_before(row.member_id)
             if revoked is None or (row.member_since_ms or 0) >= revoked:
                 return Browser(cookie, digest(binding), row)
         if row is not None:

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from jwt.algorithms import ECAlgorithm
 
 from ..storage.changes import ALL, ChangeFeed
-from ..storage.repository import SigningKeyRow, Store
+from ..storage.signing_keys import SigningKeyRepository, SigningKeyRow
 
 __all__ = ["InvalidToken", "KeyRing"]
 
@@ -47,9 +47,9 @@ class InvalidToken(Exception):
 
 
 class KeyRing:
-    def __init__(self, store: Store, *, issuer: str, cache_size: int = 50_000, reload_interval: float = 1.0,
-                 changes: ChangeFeed | None = None) -> None:
-        self.store = store
+    def __init__(self, repository: SigningKeyRepository, *, issuer: str, cache_size: int = 50_000,
+                 reload_interval: float = 1.0, changes: ChangeFeed | None = None) -> None:
+        self.repository = repository
         self.issuer = issuer
         self.reload_interval = reload_interval
         self._next_reload = 0.0
@@ -65,13 +65,13 @@ class KeyRing:
 
     def _changed(self, table: str) -> None:
         if table in ("signing_keys", ALL):
-            self._install(self.store.signing_keys())  # in the listener's thread, off the loop
+            self._install(self.repository.all())  # in the listener's thread, off the loop
 
     # --- key management --------------------------------------------------------------------
 
     def load(self) -> None:
         """Read the keys from the database, creating the first one if there is none."""
-        rows = self.store.signing_keys()
+        rows = self.repository.all()
         if not any(r.retired_at is None for r in rows):
             self.rotate()
             return
@@ -89,9 +89,9 @@ class KeyRing:
             serialization.NoEncryption(),
         ).decode()
         now = int(time.time())
-        self.store.insert_signing_key(SigningKeyRow(kid, ALG, pem, jwk, now, None))
-        self.store.retire_signing_keys(except_kid=kid, now=now)
-        self._install(self.store.signing_keys())
+        self.repository.insert_signing_key(SigningKeyRow(kid, ALG, pem, jwk, now, None))
+        self.repository.retire_signing_keys(except_kid=kid, now=now)
+        self._install(self.repository.all())
         return kid
 
     def _install(self, rows: list[SigningKeyRow]) -> None:
@@ -153,7 +153,7 @@ class KeyRing:
             now = time.monotonic()
             if now >= self._next_reload:  # another instance may have rotated a moment ago
                 self._next_reload = now + self.reload_interval
-                self._install(self.store.signing_keys())
+                self._install(self.repository.all())
                 key = self._public.get(kid)
             if key is None:
                 raise InvalidToken("the token is signed by an unknown key")

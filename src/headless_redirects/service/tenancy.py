@@ -11,7 +11,8 @@ from ..domain.callbacks import UrlProblem, normalize_domain, parse_absolute_url
 from ..domain.intents import AppRules
 from ..domain.origins import normalize_origin
 from ..storage.changes import ALL, ChangeFeed
-from ..storage.repository import ApiKeyRow, AppRow, SiteRow, Store
+from ..storage.repository import Store
+from ..storage.tenancy import ApiKeyRow, AppRow, SiteRow
 from .secrets import digest, new_secret
 
 __all__ = [
@@ -91,7 +92,7 @@ def create_tenant(
     app = new_app(site.id, f"{name} app", allowed_domains=allowed_domains, redirect_uris=redirect_uris,
                   allowed_origins=allowed_origins)
     key, api_key = new_api_key(site.id, f"{name} key")
-    store.create_tenant(site, app, key)
+    store.tenancy.create_tenant(site, app, key)
     return NewTenant(site.id, app.client_id, api_key)
 
 
@@ -158,10 +159,10 @@ class TenantCache:
     def apps_since(self, known: tuple[int, int] | None) -> tuple[tuple[int, int], list[AppRow]] | None:
         """Every app and the apps table's fingerprint, or ``None`` while the fingerprint is still
         ``known``: one cheap query when nothing changed (CORS reads this about once a second)."""
-        fingerprint = self.store.apps_fingerprint()
+        fingerprint = self.store.tenancy.apps_fingerprint()
         if fingerprint == known:
             return None
-        return fingerprint, self.store.all_apps()
+        return fingerprint, self.store.tenancy.all_apps()
 
     def api_key(self, key_hash: str) -> ApiKeyRow | None:
         """The API key with this digest (revoked or not), remembered for ``key_ttl`` seconds."""
@@ -170,7 +171,7 @@ class TenantCache:
         if hit is not None and hit[0] > now:
             return hit[1]
         generation = self._key_generation
-        key = self.store.api_key(key_hash)
+        key = self.store.tenancy.api_key(key_hash)
         # Read before a change was announced: not kept, or it would outlive the change.
         if self.key_ttl > 0 and generation == self._key_generation:
             if len(self._keys) > 10_000:
@@ -183,8 +184,8 @@ class TenantCache:
         hit = self._tenants.get(site_id)
         if hit is not None and hit[0] > now:
             return hit[1]
-        site = self.store.get_site(site_id)
-        tenant = None if site is None else Tenant(site, {a.client_id: a for a in self.store.site_apps(site_id)})
+        site = self.store.tenancy.get_site(site_id)
+        tenant = None if site is None else Tenant(site, {a.client_id: a for a in self.store.tenancy.site_apps(site_id)})
         if self.ttl > 0:
             if len(self._tenants) > 10_000:
                 self._tenants.clear()
@@ -197,7 +198,7 @@ class TenantCache:
         if hit is not None and hit[0] > now:
             site_id = hit[1]
         else:
-            app = self.store.get_app(client_id)
+            app = self.store.tenancy.get_app(client_id)
             site_id = None if app is None else app.site_id
             if self.ttl > 0:
                 if len(self._app_sites) > 10_000:

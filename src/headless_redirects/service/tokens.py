@@ -103,12 +103,12 @@ class TokenService:
         clients' tokens. An unknown ``client_id`` is :class:`InvalidClient`."""
         if client_id is not None:
             client_id = self.issuer.client({"client_id": client_id})
-        row = self.store.refresh_token(digest(token))
+        row = self.store.tokens.refresh_token(digest(token))
         if row is not None:
             if client_id is not None and row.client_id != client_id:
                 return
-            self.store.revoke_refresh_token(row.token_hash, int(time.time()))
-            self.store.revoke(row.family_id, now_ms() + 1)
+            self.store.tokens.revoke_refresh_token(row.token_hash, int(time.time()))
+            self.store.tokens.revoke(row.family_id, now_ms() + 1)
             return
         try:
             claims = self.keys.verify(token)
@@ -116,11 +116,11 @@ class TokenService:
             return
         if client_id is not None and claims.get("client_id") != client_id:
             return
-        self.store.revoke(claims.get("gid") or claims["sub"], now_ms() + 1)
+        self.store.tokens.revoke(claims.get("gid") or claims["sub"], now_ms() + 1)
 
     def revoke_subject(self, subject_id: str) -> None:
         """Logout: every token of the subject issued until now dies, on every instance."""
-        self.store.revoke(subject_id, now_ms() + 1)
+        self.store.tokens.revoke(subject_id, now_ms() + 1)
 
     # --- access tokens ---------------------------------------------------------------------
 
@@ -141,9 +141,9 @@ class TokenService:
             grant_id=claims.get("gid"),
         )
         if identity.grant_id:
-            revoked_before = self.store.revoked_before(identity.subject_id, identity.grant_id)
+            revoked_before = self.store.tokens.revoked_before(identity.subject_id, identity.grant_id)
         else:
-            revoked_before = self.store.revoked_before(identity.subject_id)
+            revoked_before = self.store.tokens.revoked_before(identity.subject_id)
         if revoked_before is not None and round(identity.issued_at * 1000) < revoked_before:
             raise Unauthenticated("the token was revoked")
         return identity

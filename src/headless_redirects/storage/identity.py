@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .database import Database
+from .rows import values_of
 from .statements import Compiled, Statements
 from .tables import authorization_codes, browser_sessions, member_tokens, members, rate_limits, webhook_events
 
@@ -74,10 +75,6 @@ class AuthorizationCodeRow:
     grant_id: str | None = None
 
 
-def _values(obj: object) -> dict[str, object]:
-    return {name: getattr(obj, name) for name in obj.__slots__}  # type: ignore[attr-defined]
-
-
 class IdentityStore:
     def __init__(self, db: Database, fast: Statements | None = None) -> None:
         self.db = db
@@ -104,7 +101,7 @@ class IdentityStore:
         transaction."""
         event = self.events.member_event(member) if self.events is not None else None
         with self.engine.begin() as c:
-            c.execute(members.insert().values(**_values(member)))
+            c.execute(members.insert().values(**values_of(member)))
             if event is not None:
                 c.execute(webhook_events.insert().values(**event))
         if event is not None:
@@ -145,7 +142,7 @@ class IdentityStore:
 
     def insert_member_token(self, row: MemberTokenRow) -> None:
         with self.engine.begin() as c:
-            c.execute(member_tokens.insert().values(**_values(row)))
+            c.execute(member_tokens.insert().values(**values_of(row)))
 
     def member_token(self, token_hash: str) -> MemberTokenRow | None:
         with self.engine.connect() as c:
@@ -174,7 +171,7 @@ class IdentityStore:
 
     def insert_browser_session(self, row: BrowserSessionRow) -> None:
         with self.engine.begin() as c:
-            c.execute(browser_sessions.insert().values(**_values(row)))
+            c.execute(browser_sessions.insert().values(**values_of(row)))
 
     def browser_session(self, token_hash: str) -> BrowserSessionRow | None:
         with self.engine.connect() as c:
@@ -193,7 +190,7 @@ class IdentityStore:
 
     def insert_code(self, row: AuthorizationCodeRow) -> None:
         with self.engine.begin() as c:
-            c.execute(authorization_codes.insert().values(**_values(row)))
+            c.execute(authorization_codes.insert().values(**values_of(row)))
 
     def code(self, code_hash: str) -> AuthorizationCodeRow | None:
         row = self.fast.one(self._code, {"code_hash": code_hash})

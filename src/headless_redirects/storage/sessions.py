@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from ..domain.lifecycle import CREATED, OPENED, RedirectSession
 from ..domain.sessions import session_id_from_short_code
 from .database import Database
+from .rows import json_column
 from .statements import Compiled, Statements
 from .tables import redirect_sessions
 
@@ -23,11 +24,6 @@ _FIELDS = tuple(f.name for f in fields(RedirectSession))
 _JSON = tuple(c.name for c in s.c if isinstance(c.type, sa.JSON))
 _JSON_AT = tuple(i for i, name in enumerate(_FIELDS) if name in _JSON)
 _encoder = msgspec.json.Encoder()
-
-
-def _json(value: Any) -> Any:
-    """A JSON column read on the DBAPI connection: text on SQLite and asyncpg, parsed by psycopg."""
-    return msgspec.json.decode(value) if isinstance(value, (str, bytes)) else value
 
 
 class SessionStore:
@@ -75,7 +71,7 @@ class SessionStore:
             return None
         values = list(row)
         for i in _JSON_AT:
-            values[i] = _json(values[i])
+            values[i] = json_column(values[i])
         return RedirectSession(*values)
 
     def short_link(self, code: str) -> tuple[str, int] | None:

@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..domain.origins import canonical_origin, origin_allowed
 from ..service.tokens import act_for
 from ..storage.changes import ALL
-from ..storage.repository import AppRow
+from ..storage.tenancy import AppRow
 from .errors import is_api_path
 from .services import Services
 

@@ -62,7 +62,7 @@ class AuthorizationCodeGrant(Grant):
             raise InvalidGrant("the code is invalid or was issued to another client")
         if row.redeemed_at is not None:
             if row.grant_id:
-                store.revoke(row.grant_id, now_ms() + 1)
+                store.tokens.revoke(row.grant_id, now_ms() + 1)
             raise InvalidGrant("the code was already used; the tokens it issued are revoked")
         if row.expires_at <= time.time():
             raise InvalidGrant("the code has expired")
@@ -80,13 +80,13 @@ class AuthorizationCodeGrant(Grant):
         refresh_token = new_secret("hrr_") if offline else None
         also = []
         if refresh_token is not None:
-            also.append(store.insert_refresh_step(issuer.refresh_row(
+            also.append(store.tokens.insert_refresh_step(issuer.refresh_row(
                 refresh_token, MEMBER, row.member_id, row.site_id, client_id, row.scope, grant_id)))
         # The redemption and the refresh token it issues commit together, or not at all.
         if not identity.redeem_code(row.code_hash, grant_id, int(time.time()), *also):
             raced = identity.code(row.code_hash)
             if raced is not None and raced.grant_id:
-                store.revoke(raced.grant_id, now_ms() + 1)
+                store.tokens.revoke(raced.grant_id, now_ms() + 1)
             raise InvalidGrant("the code was already used; the tokens it issued are revoked")
         return issuer.issue(MEMBER, row.member_id, row.site_id, client_id, row.scope, grant_id=grant_id,
                             refresh_token=refresh_token)

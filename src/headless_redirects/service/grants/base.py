@@ -19,7 +19,8 @@ from ...domain.oauth_errors import InvalidClient, InvalidRequest
 from ...domain.sessions import new_guid
 from ...settings import Settings
 from ...storage.identity import IdentityStore
-from ...storage.repository import RefreshTokenRow, Store
+from ...storage.repository import Store
+from ...storage.tokens import RefreshTokenRow
 from ..keys import KeyRing
 from ..secrets import digest, new_secret
 from ..tenancy import TenantCache
@@ -130,7 +131,7 @@ class TokenIssuer:
         access_token = self.keys.sign(claims)
         if refresh:
             refresh_token = new_secret("hrr_")
-            self.store.insert_refresh_token(
+            self.store.tokens.insert_refresh_token(
                 self.refresh_row(refresh_token, subject_type, subject_id, site_id, client_id, scope,
                                  grant_id or new_guid())
             )

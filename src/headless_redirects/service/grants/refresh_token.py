@@ -38,7 +38,7 @@ class RefreshTokenGrant(Grant):
                 acting: MutableMapping[str, Any] | None = None) -> TokenResponse:
         store = self.issuer.store
         now = int(time.time())
-        row = store.refresh_token(digest(refresh_token))
+        row = store.tokens.refresh_token(digest(refresh_token))
         if row is None or (client_id is not None and row.client_id != client_id):
             raise InvalidGrant("the refresh token is invalid or was issued to another client")
         client_id = row.client_id
@@ -47,7 +47,7 @@ class RefreshTokenGrant(Grant):
             raise InvalidGrant("the refresh token was revoked")
         if row.expires_at <= now:
             raise InvalidGrant("the refresh token has expired")
-        revoked_before = store.revoked_before(row.subject_id, row.family_id)
+        revoked_before = store.tokens.revoked_before(row.subject_id, row.family_id)
         if revoked_before is not None and row.issued_at_ms < revoked_before:
             raise InvalidGrant("the refresh token was revoked")
         if not self.issuer.settings.strict_refresh_rotation:
@@ -55,13 +55,13 @@ class RefreshTokenGrant(Grant):
                                      grant_id=row.family_id)
         if row.rotated_at is not None:
             # RFC 9700 §4.14.2: a rotated token came back, so one of its holders is an attacker.
-            store.revoke(row.family_id, now_ms() + 1)
+            store.tokens.revoke(row.family_id, now_ms() + 1)
             raise InvalidGrant("the refresh token was already used; its family is revoked")
         new_token = new_secret("hrr_")
         new_row = self.issuer.refresh_row(new_token, row.subject_type, row.subject_id, row.site_id,
                                           client_id, row.scope, row.family_id)
-        if not store.rotate_refresh_token(row.token_hash, new_row, now):
-            store.revoke(row.family_id, now_ms() + 1)
+        if not store.tokens.rotate_refresh_token(row.token_hash, new_row, now):
+            store.tokens.revoke(row.family_id, now_ms() + 1)
             raise InvalidGrant("the refresh token was already used; its family is revoked")
         return self.issuer.issue(row.subject_type, row.subject_id, row.site_id, client_id, row.scope,
                                  grant_id=row.family_id, refresh_token=new_token)

@@ -1,0 +1,106 @@
+"""The token repository: refresh tokens (their digests) and revocations of subjects and refresh
+families. Read on the hot path through compiled statements (``statements``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from .database import Database
+from .rows import named_columns, values_of
+from .statements import Compiled, Statements
+from .tables import refresh_tokens, revocations
+
+__all__ = ["RefreshTokenRow", "TokenRepository"]
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshTokenRow:
+    token_hash: str
+    site_id: str
+    client_id: str
+    subject_type: str
+    subject_id: str
+    scope: str
+    family_id: str
+    issued_at_ms: int
+    expires_at: int
+    rotated_at: int | None = None
+    revoked_at: int | None = None
+
+
+class TokenRepository:
+    def __init__(self, db: Database, fast: Statements) -> None:
+        self.db = db
+        self.engine = db.engine
+        self.fast = fast
+        c, p = fast.compile, sa.bindparam
+        self._revoked_before = c(sa.select(revocations.c.revoked_before).where(revocations.c.id == p("a")))
+        self._revoked_before_either = c(sa.select(sa.func.max(revocations.c.revoked_before))
+                                        .where(revocations.c.id.in_([p("a"), p("b")])))
+        self._refresh_token = c(sa.select(*named_columns(refresh_tokens, RefreshTokenRow))
+                                .where(refresh_tokens.c.token_hash == p("token_hash")))
+        self._insert_refresh = c(refresh_tokens.insert().values({col.name: p(col.name) for col in refresh_tokens.c}))
+
+    def insert_refresh_step(self, token: RefreshTokenRow) -> tuple[Compiled, dict[str, Any]]:
+        """The insert of ``token`` as a step of a larger hot-path transaction."""
+        return self._insert_refresh, values_of(token)
+
+    def insert_refresh_token(self, token: RefreshTokenRow) -> None:
+        self.fast.write((self._insert_refresh, values_of(token)))
+
+    def refresh_token(self, token_hash: str) -> RefreshTokenRow | None:
+        row = self.fast.one(self._refresh_token, {"token_hash": token_hash})
+        return None if row is None else RefreshTokenRow(*row)
+
+    def rotate_refresh_token(self, old_hash: str, new: RefreshTokenRow, now: int) -> bool:
+        """Mark ``old_hash`` rotated and store ``new``, atomically; ``False`` if another request
+        rotated it first."""
+        with self.engine.begin() as c:
+            result = c.execute(
+                refresh_tokens.update()
+                .where(refresh_tokens.c.token_hash == old_hash, refresh_tokens.c.rotated_at.is_(None))
+                .values(rotated_at=now)
+            )
+            if result.rowcount != 1:
+                return False
+            c.execute(refresh_tokens.insert().values(**values_of(new)))
+            return True
+
+    def revoked_before(self, *ids: str) -> int | None:
+        """The latest revocation (Unix ms) of a subject or family among ``ids`` (one or two)."""
+        if len(ids) == 1:
+            row = self.fast.one(self._revoked_before, {"a": ids[0]})
+        else:
+            row = self.fast.one(self._revoked_before_either, {"a": ids[0], "b": ids[1]})
+        return None if row is None or row[0] is None else int(row[0])
+
+    def revoke(self, revoked_id: str, before_ms: int) -> None:
+        """Kill every token of a subject or refresh family issued before ``before_ms``."""
+        with self.engine.begin() as c:
+            greatest = sa.func.max if self.db.is_sqlite else sa.func.greatest
+            updated = c.execute(
+                revocations.update()
+                .where(revocations.c.id == revoked_id)
+                .values(revoked_before=greatest(revocations.c.revoked_before, before_ms))
+            )
+            if updated.rowcount == 0:
+                try:
+                    with c.begin_nested():
+                        c.execute(revocations.insert().values(id=revoked_id, revoked_before=before_ms))
+                except sa.exc.IntegrityError:  # another instance inserted it first
+                    c.execute(
+                        revocations.update()
+                        .where(revocations.c.id == revoked_id)
+                        .values(revoked_before=greatest(revocations.c.revoked_before, before_ms))
+                    )
+
+    def revoke_refresh_token(self, token_hash: str, now: int) -> None:
+        with self.engine.begin() as c:
+            c.execute(
+                refresh_tokens.update()
+                .where(refresh_tokens.c.token_hash == token_hash, refresh_tokens.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
