@@ -135,6 +135,16 @@ def main() -> int:
         hot: Any = app
         while not isinstance(hot, HotPath):
             hot = hot.app
+        # The layers above HotPath, added one at a time (the whole app is all of them): what
+        # each middleware costs a short link, and the metrics and the access line on their own.
+        from headless_redirects.web.cors import Cors
+        from headless_redirects.web.metrics import Metrics
+        from headless_redirects.web.middleware import RequestIdMiddleware
+
+        cors: Any = Cors(hot, services)
+        request_id_only = RequestIdMiddleware(cors, access_log=False, metrics=None)
+        with_metrics = RequestIdMiddleware(cors, access_log=False, metrics=Metrics())
+        with_access = RequestIdMiddleware(cors, access_log=True, metrics=None)
         caller = services.sessions.authenticate(access, None)
         decoded = json.loads(session_body)
         rules = services.sessions.rules_of(caller.tenant) if hasattr(services.sessions, "rules_of") else None
@@ -166,6 +176,11 @@ def main() -> int:
         rows: list[tuple[str, Callable[[], float]]] = [
             ("short link, whole app", lambda: best_async(loop, lambda: short(app), n, r, c)),
             ("short link, HotPath only", lambda: best_async(loop, lambda: short(hot), n, r, c)),
+            ("short link, + Cors", lambda: best_async(loop, lambda: short(cors), n, r, c)),
+            ("short link, + RequestId (no metrics, no access line)",
+             lambda: best_async(loop, lambda: short(request_id_only), n, r, c)),
+            ("short link, + RequestId + metrics", lambda: best_async(loop, lambda: short(with_metrics), n, r, c)),
+            ("short link, + RequestId + access line", lambda: best_async(loop, lambda: short(with_access), n, r, c)),
             ("create session, whole app", lambda: best_async(loop, lambda: create(app), n, r, c)),
             ("create session, HotPath only", lambda: best_async(loop, lambda: create(hot), n, r, c)),
             ("anonymous token, whole app", lambda: best_async(loop, lambda: anonymous(app), n, r, c)),
