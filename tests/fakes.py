@@ -39,11 +39,8 @@ class FakeUnitOfWork(UnitOfWork):
     __slots__ = ("db",)
 
     def __init__(self, db: FakeDatabase, events: Any = None) -> None:
-        super().__init__(events)
+        super().__init__(db.sessions.get, events)
         self.db = db
-
-    def _read_session(self, session_id: str) -> RedirectSession | None:
-        return self.db.sessions.get(session_id)
 
     def _write(self, changes: Changes) -> None:
         for before, _after in changes.moved:

@@ -20,6 +20,7 @@ both run the same staging below, so the service tests on the fake exercise what 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -51,6 +52,14 @@ class Changes:
 
     def __bool__(self) -> bool:
         return bool(self.added or self.moved or self.codes or self.answers)
+
+    def clear(self) -> None:
+        if self or self.events:
+            self.added.clear()
+            self.moved.clear()
+            self.codes.clear()
+            self.answers.clear()
+            self.events.clear()
 
 
 class Sessions:
@@ -106,10 +115,14 @@ class UnitOfWork(ABC):
 
     __slots__ = ("_changes", "answers", "codes", "events", "sessions")
 
-    def __init__(self, events: EventWriter | None = None) -> None:
+    def __init__(self, read_session: Callable[[str], RedirectSession | None],
+                 events: EventWriter | None = None) -> None:
+        # ``read_session`` is storage's reader, not a method of this object: a unit of work holds
+        # no reference cycle, so it is freed as soon as the use case leaves it (no GC work on the
+        # hot path).
         self.events = events
         self._changes = Changes()
-        self.sessions = Sessions(self._read_session, self._changes)
+        self.sessions = Sessions(read_session, self._changes)
         self.codes = Codes(self._changes)
         self.answers = Answers(self._changes)
 
@@ -131,17 +144,17 @@ class UnitOfWork(ABC):
                 self._report(None, session)
             for before, after in changes.moved:
                 self._report(before, after)
+        reported = bool(changes.events)
         try:
             self._write(changes)
         finally:
-            self.rollback()
-        if changes.events and self.events is not None:
+            changes.clear()
+        if reported and self.events is not None:
             self.events.written()
 
     def rollback(self) -> None:
         """Forget what is staged (a committed unit has nothing staged any more)."""
-        self._changes = Changes()
-        self.sessions._changes = self.codes._changes = self.answers._changes = self._changes
+        self._changes.clear()
 
     def _report(self, before: RedirectSession | None, after: RedirectSession) -> None:
         change = reported_change(before, after)
@@ -149,10 +162,6 @@ class UnitOfWork(ABC):
         row = self.events.session_event(after, f"redirect_session.{change}") if change else None
         if row is not None:
             self._changes.events.append(row)
-
-    @abstractmethod
-    def _read_session(self, session_id: str) -> RedirectSession | None:
-        """The stored session, or ``None``."""
 
     @abstractmethod
     def _write(self, changes: Changes) -> None:

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from ..domain.lifecycle import RedirectSession
 from ..service.unit_of_work import Changes, Conflict, UnitOfWork
 from .idempotency import IdempotencyStore
 from .identity import AuthorizationCodeRow
@@ -62,11 +61,8 @@ class SqlUnitOfWork(UnitOfWork):
     __slots__ = ("_writes",)
 
     def __init__(self, writes: SqlWrites, events: EventWriter | None = None) -> None:
-        super().__init__(events)
+        super().__init__(writes.sessions.get, events)
         self._writes = writes
-
-    def _read_session(self, session_id: str) -> RedirectSession | None:
-        return self._writes.sessions.get(session_id)
 
     def _write(self, changes: Changes) -> None:
         guards, steps = self._writes.steps(changes)
