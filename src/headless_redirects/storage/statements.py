@@ -15,11 +15,12 @@ blocking connection of the engine's pool is used.
 
 from __future__ import annotations
 
+import operator
 import threading
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -39,14 +40,33 @@ class Compiled:
     # The same statement for the async driver of a PostgreSQL database (``$n`` placeholders).
     async_sql: str = ""
     async_positions: tuple[str, ...] = ()
+    # The positional values in one C call instead of a generator over the names (measured: 0.9
+    # against 0.2 µs for the 22 values of a session's insert).
+    _values: Callable[[Mapping[str, Any]], tuple[Any, ...]] = field(init=False, repr=False, compare=False)
+    _async_values: Callable[[Mapping[str, Any]], tuple[Any, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_values", _getter(self.positions or ()))
+        object.__setattr__(self, "_async_values", _getter(self.async_positions))
 
     def bind(self, params: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
         if self.positions is None:
             return params
-        return tuple(params[name] for name in self.positions)
+        return self._values(params)
 
     def bind_async(self, params: Mapping[str, Any]) -> tuple[Any, ...]:
-        return tuple(params[name] for name in self.async_positions)
+        return self._async_values(params)
+
+
+def _getter(positions: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """The values of ``positions``, in order, as a tuple (``itemgetter`` answers a bare value
+    for one name and no call at all for none)."""
+    if len(positions) > 1:
+        return operator.itemgetter(*positions)
+    if len(positions) == 1:
+        name = positions[0]
+        return lambda params: (params[name],)
+    return lambda _params: ()
 
 
 class Statements:

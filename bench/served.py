@@ -1,0 +1,143 @@
+"""Where a served request's time goes (issue 12 item 4): ``serve`` against the bare ASGI app on
+the same uvicorn settings and generator, with the server's own CPU per request read from
+``/proc/<pid>/stat`` (user and system time), so that a figure does not depend on how much of
+the machine the generator took.
+
+    python bench/served.py [--duration 5] [--rounds 2] [--endpoint short session anonymous]
+                           [--before DIR] [--env NAME=VALUE ...]
+
+Each round runs the bare app, then ``serve`` (the code of this checkout), then, with
+``--before DIR``, ``serve`` from the source folder ``DIR`` (for example a copy of ``src`` at
+an earlier commit) on the same database: a before/after pair measured side by side.
+``--env`` adds a setting to the served runs (``HEADLESS_REDIRECTS_ACCESS_LOG=false`` measures
+the access line). Ratios are to the bare app of the same round. Traffic goes to 127.0.0.1
+only; every run is bounded by --duration; every process started is stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.peers import ensure_tools  # noqa: E402
+from bench.run import CHECKOUT, REDIRECT_URI, free_port, wait_up  # noqa: E402
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of process ``pid`` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) / TICK, int(fields[12]) / TICK
+
+
+def post_json(url: str, body: object, headers: dict[str, str] | None = None) -> dict[str, object]:
+    request = urllib.request.Request(url, json.dumps(body).encode(),
+                                     {"content-type": "application/json", **(headers or {})})
+    with urllib.request.urlopen(request) as answer:
+        return json.loads(answer.read())  # type: ignore[no-any-return]
+
+
+def load(wrk: str, url: str, duration: int, connections: int, pid: int, lua: str) -> str:
+    """A 2 s warm-up, then ``duration`` seconds of wrk; the server's CPU over the measured part."""
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(lua)
+    base = [wrk, "-t1", f"-c{connections}", "-s", script.name]
+    subprocess.run([*base, "-d2s", url], capture_output=True, check=True)
+    user, system = cpu_seconds(pid)
+    out = subprocess.run([*base, f"-d{duration}s", url], capture_output=True, text=True, check=True).stdout
+    user2, system2 = cpu_seconds(pid)
+    os.unlink(script.name)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    n = rps * duration
+    return (f"{rps:9,.0f} req/s  CPU {(user2 - user + system2 - system) / n * 1e6:6.1f} µs/req "
+            f"(user {(user2 - user) / n * 1e6:5.1f}, system {(system2 - system) / n * 1e6:5.1f})"
+            f"{'  non-2xx/3xx: ' + bad.group(1) if bad else ''}")
+
+
+def post_lua(body: object, headers: dict[str, str]) -> str:
+    lua = f'wrk.method = "POST"\nwrk.body = {json.dumps(json.dumps(body))}\n'
+    return lua + "".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}\n" for k, v in headers.items())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--endpoint", nargs="*", default=["short"], choices=["short", "session", "anonymous"])
+    parser.add_argument("--before", default="", help="a source folder (holding headless_redirects) to compare")
+    parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the served runs")
+    args = parser.parse_args()
+    wrk = ensure_tools()[0]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADLESS_REDIRECTS_")}
+    with tempfile.TemporaryDirectory() as tmp:
+        env["HEADLESS_REDIRECTS_DATABASE_URL"] = f"sqlite:///{tmp}/served.db"
+        tenant = json.loads(subprocess.run(
+            [sys.executable, "-m", "headless_redirects.cli", "init", "--json", "--allowed-domain", "shop.example.com",
+             "--redirect-uri", REDIRECT_URI], env=env, capture_output=True, text=True, check=True).stdout)
+        token_body = {"clientId": tenant["clientId"], "grantType": "anonymous"}
+        session_body = {"ecomCheckout": {"checkoutId": CHECKOUT},
+                        "callbacks": {"postFlowUrl": "https://shop.example.com/after",
+                                      "thankYouPageUrl": "https://shop.example.com/thanks"}}
+        json_type = {"Content-Type": "application/json"}
+        setups: list[tuple[str, list[str], dict[str, str]]] = [
+            ("bare", [sys.executable, "-m", "uvicorn", "bench.bare:app", "--host", "127.0.0.1", "--workers", "1",
+                      "--no-access-log", "--log-level", "warning"], {"PYTHONPATH": str(ROOT)})]
+        extra = dict(e.split("=", 1) for e in args.env)
+        serve = [sys.executable, "-m", "headless_redirects.cli", "serve", "--host", "127.0.0.1", "--workers", "1"]
+        setups.append(("serve (this checkout)", serve, extra))
+        if args.before:
+            setups.append((f"serve ({args.before})", serve, {**extra, "PYTHONPATH": args.before}))
+        for round_ in range(1, args.rounds + 1):
+            for name, command, more in setups:
+                port = free_port()
+                url = f"http://127.0.0.1:{port}"
+                proc = subprocess.Popen([*command, "--port", str(port)],
+                                        env={**env, **more, "HEADLESS_REDIRECTS_PUBLIC_URL": url},
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                try:
+                    wait_up(url)
+                    for endpoint in args.endpoint:
+                        if name == "bare":
+                            target, lua = (url + "/r/x", "") if endpoint == "short" else (
+                                url + "/echo", post_lua(session_body if endpoint == "session" else token_body,
+                                                        json_type))
+                        else:
+                            access = str(post_json(url + "/oauth2/token", token_body)["access_token"])
+                            session = post_json(url + "/_api/redirects-api/v1/redirect-session", session_body,
+                                                {"Authorization": access})["redirectSession"]
+                            target, lua = {
+                                "short": (url + "/r/" + str(session["shortUrl"]).rsplit("/", 1)[1], ""),  # type: ignore[index]
+                                "session": (url + "/_api/redirects-api/v1/redirect-session",
+                                            post_lua(session_body, {**json_type, "Authorization": access})),
+                                "anonymous": (url + "/oauth2/token", post_lua(token_body, json_type)),
+                            }[endpoint]
+                        line = load(wrk, target, args.duration, args.connections, proc.pid, lua)
+                        print(f"round {round_}  {endpoint:9}  {name:28} {line}", flush=True)
+                finally:
+                    proc.send_signal(signal.SIGINT)
+                    try:
+                        proc.wait(15)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
+                time.sleep(0.5)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
