@@ -7,26 +7,9 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from collections.abc import Iterator
-
-import pytest
 
 from headless_redirects.logs import JsonFormatter, LineStream, configure
 from headless_redirects.web.middleware import new_request_id
-
-
-@pytest.fixture
-def logging_restored() -> Iterator[None]:
-    names = ("headless_redirects", "headless_redirects.access", "uvicorn", "uvicorn.error", "uvicorn.access",
-             "sqlalchemy", "alembic")
-    saved = {n: (logging.getLogger(n).handlers[:], logging.getLogger(n).level, logging.getLogger(n).propagate)
-             for n in names}
-    yield
-    for name, (handlers, level, propagate) in saved.items():
-        logger = logging.getLogger(name)
-        logger.handlers[:] = handlers
-        logger.setLevel(level)
-        logger.propagate = propagate
 
 
 def test_uvicorn_writes_no_access_line_of_its_own(logging_restored: None) -> None:

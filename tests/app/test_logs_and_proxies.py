@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,21 +18,6 @@ from tests.conftest import World
 
 ACCESS_FIELDS = {"time", "level", "logger", "message", "request_id", "method", "route", "status", "duration_ms",
                  "client_ip"}
-
-
-@pytest.fixture
-def logging_restored() -> Iterator[None]:
-    """configure() rewires the named loggers; put them back for the other tests."""
-    names = ("headless_redirects", "headless_redirects.access", "uvicorn", "uvicorn.error", "uvicorn.access",
-             "sqlalchemy", "alembic")
-    saved = {n: (logging.getLogger(n).handlers[:], logging.getLogger(n).level, logging.getLogger(n).propagate)
-             for n in names}
-    yield
-    for name, (handlers, level, propagate) in saved.items():
-        logger = logging.getLogger(name)
-        logger.handlers[:] = handlers
-        logger.setLevel(level)
-        logger.propagate = propagate
 
 
 def _json_lines(text: str) -> list[dict[str, Any]]:
