@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from ..service.unit_of_work import Changes, Conflict, UnitOfWork
 from .idempotency import IdempotencyStore
 from .identity import AuthorizationCodeRow
+from .rows import values_of
 from .sessions import SessionStore
 from .statements import Compiled
 from .tables import authorization_codes, webhook_events
@@ -49,7 +50,7 @@ class SqlWrites:
         """(guards, steps) of ``changes``: the guarded session moves first, then the inserts."""
         guards = [self.sessions.move_step(before, after) for before, after in changes.moved]
         steps: list[tuple[Compiled, Any]] = [self.sessions.insert_step(s) for s in changes.added]
-        steps += [(self.insert_code, {name: getattr(code, name) for name in _CODE_FIELDS}) for code in changes.codes]
+        steps += [(self.insert_code, values_of(code)) for code in changes.codes]
         if changes.answers:
             assert self.idempotency is not None, "Idempotency-Key answers need the idempotency store"
             steps += [self.idempotency.completion_step(*answer) for answer in changes.answers]
