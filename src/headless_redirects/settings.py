@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     session_ttl: int = Field(default=3600, ge=10, description="flow session lifetime, seconds")
     auth_session_ttl: int = Field(default=600, ge=10, description="auth session lifetime, seconds")
     code_ttl: int = Field(default=600, ge=10, le=600, description="authorization code lifetime, seconds")
+    # A checkout whose order was requested this long ago with no answer (the process placing it
+    # died) may be submitted again by its browser; providers are idempotent per session.
+    order_retry_after: int = Field(default=120, ge=1, description="seconds before a stalled order may be retried")
     # The hosted site's login session (cookie hr_session).
     browser_session_ttl: int = Field(default=60 * 60 * 24 * 30, ge=60)
     login_failures_per_account: int = Field(default=5, ge=1)

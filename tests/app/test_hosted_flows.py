@@ -4,13 +4,15 @@ replays, tampering, page settings and pluggable providers."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from headless_redirects.domain.outcomes import PlacedOrder
 from headless_redirects.flows import Buyer, FlowProvider, FlowRequest, FlowView, LineItem
-from headless_redirects.storage.tables import sites
+from headless_redirects.storage.tables import redirect_sessions, sites
 from tests.conftest import GUID, World
 from tests.flows import CALLBACKS, INTENTS, submit
 from tests.identity import EMAIL, PASSWORD, path_of, query_of, submit_login
@@ -233,3 +235,26 @@ def test_a_provider_failure_shows_the_page_again_and_the_next_try_completes(worl
     assert query_of(again.headers["location"])["orderId"] == "11111111-2222-4333-8444-555555555555"
     done = world.services.store.sessions.get(session_id)
     assert done is not None and done.state == "COMPLETED" and FlakyProvider.calls == 2
+
+
+def test_an_order_stalled_by_a_dead_process_completes_on_retry_with_the_order_already_placed(world: World) -> None:
+    """The process placing an order died after the provider placed it: the session stayed
+    ORDERING. Once stalled, its browser submits again and gets that same order (the demo provider
+    is idempotent per session), not a second one."""
+    url, page = _open(world, "ecomCheckout")
+    session_id = url.split("redirectSessionId=")[1].split("&")[0]
+    stored = world.services.store.sessions.get(session_id)
+    assert stored is not None
+    provider = world.services.checkout.provider_for(world.tenant.site_id)
+    placed = provider.place_order(FlowRequest(stored.site_id, stored.id, stored.intent, stored.params, "en"),
+                                  Buyer(None, None))
+    stalled_at = int(time.time()) - world.services.settings.order_retry_after
+    with world.services.db.engine.begin() as c:
+        c.execute(sa.update(redirect_sessions).where(redirect_sessions.c.id == session_id)
+                  .values(state="ORDERING", updated_at=stalled_at, version=stored.version + 1))
+    again = world.client.get(url)
+    assert again.status_code == 200
+    done = submit(world.client, again.text, url.split("?")[0])
+    assert done.status_code == 303 and query_of(done.headers["location"])["orderId"] == placed.order_id
+    finished = world.services.store.sessions.get(session_id)
+    assert finished is not None and finished.state == "COMPLETED" and finished.outcome["orderId"] == placed.order_id

@@ -237,3 +237,23 @@ def test_creating_stores_the_session_with_its_idempotent_answer_and_event_in_one
     assert stored.state == "CREATED" and stored.full_url == answer.redirectSession.fullUrl
     assert db.commits == 1 and db.answers["k"] == (200, msgspec.json.encode(answer).decode())
     assert _event_types(db) == ["redirect_session.created"]
+
+
+def test_an_order_whose_process_died_can_be_placed_again_by_its_browser_once_it_stalled() -> None:
+    db, provider = FakeDatabase(), FakeProvider()
+    flows, checkout = _checkout(db, provider)
+    now = int(time.time())
+    fresh = _stored(db, new_session(state=ORDERING, bound_browser=A.key, updated_at=now))
+    with pytest.raises(SessionUsed):  # its order may still be on its way: nobody orders again
+        flows.land(fresh.id, A, ("ecomCheckout",))
+    stalled = _stored(db, new_session(state=ORDERING, bound_browser=A.key,
+                                      updated_at=now - SETTINGS.order_retry_after))
+    with pytest.raises(OtherBrowser):
+        flows.land(stalled.id, B, ("ecomCheckout",))
+    landed = flows.land(stalled.id, A, ("ecomCheckout",))
+    assert landed == stalled and db.sessions[stalled.id].version == 0  # landing writes nothing
+    placed = asyncio.run(checkout.place_order(landed, A, "en"))
+    assert placed.session.state == COMPLETED and provider.orders == [(stalled.id, provider.orders[0][1])]
+    with pytest.raises(SessionUsed):  # a second tab that landed on the stalled order too
+        asyncio.run(checkout.place_order(landed, A, "en"))
+    assert len(provider.orders) == 1

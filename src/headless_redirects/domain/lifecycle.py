@@ -17,7 +17,9 @@ COMPLETED before its order exists (a provider failure would leave a completed se
 order), nor OPENED (a second submission of the form would place a second order). The provider's
 answer moves it on: ``order_placed`` (COMPLETED, with the order in the outcome) or
 ``order_failed`` (OPENED again: the visitor may try once more). An order that was requested is
-always recorded when it is placed, even if the session's time ran out meanwhile.
+always recorded when it is placed, even if the session's time ran out meanwhile. An order with no
+answer for ``stalled_after`` seconds (the process placing it died) is *stalled*: its browser may
+open the session again and request the order once more (providers are idempotent per session).
 
 Every transition returns a new session with ``version`` one higher; storage writes it only if the
 stored session is still at the version (and state) it left (a compare-and-set), so two requests
@@ -110,11 +112,17 @@ class RedirectSession:
     def _moved(self, now: int, **values: Any) -> RedirectSession:
         return replace(self, **values, updated_at=now, version=self.version + 1)
 
-    def open(self, now: int, browser: str) -> RedirectSession:
+    def ordering_stalled(self, now: int, stalled_after: int) -> bool:
+        """An order requested ``stalled_after`` seconds ago or more that got no answer."""
+        return self.state == ORDERING and (self.updated_at or self.created_at) + stalled_after <= now
+
+    def open(self, now: int, browser: str, stalled_after: int | None = None) -> RedirectSession:
         """The first browser to open the session is bound to it; opening it again from that
-        browser changes nothing (the same session comes back)."""
+        browser changes nothing (the same session comes back). With ``stalled_after``, a session
+        whose order stalled opens too (for its browser to order again)."""
         state = self.state_at(now)
-        if state not in (CREATED, OPENED):
+        stalled = stalled_after is not None and self.ordering_stalled(now, stalled_after)
+        if state not in (CREATED, OPENED) and not stalled:
             raise InvalidTransition(f"cannot open a session that is {state}")
         if self.bound_browser is not None and self.bound_browser != browser:
             raise BoundElsewhere("another browser opened this session first")
@@ -131,8 +139,11 @@ class RedirectSession:
         self._require(now, OPENED, "complete")
         return self._moved(now, state=COMPLETED, outcome={**self.outcome, **outcome})
 
-    def request_order(self, now: int) -> RedirectSession:
-        self._require(now, OPENED, "order from")
+    def request_order(self, now: int, stalled_after: int | None = None) -> RedirectSession:
+        """OPENED → ORDERING; or, with ``stalled_after``, a stalled order requested again (one
+        version higher, so of two browsers' tabs retrying at once only one orders)."""
+        if stalled_after is None or not self.ordering_stalled(now, stalled_after):
+            self._require(now, OPENED, "order from")
         return self._moved(now, state=ORDERING)
 
     def order_placed(self, now: int, outcome: dict[str, Any]) -> RedirectSession:

@@ -5,7 +5,8 @@ or payment API), never on the event loop, and never inside a transaction.
 Placing an order is three steps, each its own unit of work around the provider's call:
 
 1. ``request_order``: OPENED → ORDERING (a second submission of the form finds the session
-   ORDERING and orders nothing: :class:`SessionUsed`);
+   ORDERING and orders nothing: :class:`SessionUsed`; only an order stalled for
+   ``order_retry_after`` seconds, its process gone, may be requested again by its browser);
 2. the provider places the order (``FlowProvider.place_order``);
 3. ``order_placed``: ORDERING → COMPLETED with the order's parameters in the outcome, or, when the
    provider failed, ``order_failed``: ORDERING → OPENED, so the visitor can try again
@@ -109,7 +110,8 @@ class CheckoutService:
         return FlowPage(view, member.email if member is not None else None)
 
     async def place_order(self, session: RedirectSession, browser: Browser, lang: str) -> Placed:
-        ordering = await self.run(self.flows.move, session, RedirectSession.request_order)
+        ordering = await self.run(self.flows.move, session, RedirectSession.request_order,
+                                  self.flows.settings.order_retry_after)
         buyer = Buyer(*self.flows.flow_identity(session, browser))
         provider = self.provider_for(session.site_id)
         try:

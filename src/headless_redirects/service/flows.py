@@ -157,7 +157,7 @@ class FlowService:
                 raise SessionNotFound()
             now = int(time.time())
             try:
-                opened = session.open(now, browser.key)
+                opened = session.open(now, browser.key, self.settings.order_retry_after)
             except BoundElsewhere:
                 raise OtherBrowser(session) from None
             except InvalidTransition:
