@@ -74,6 +74,7 @@ def bootstrap(settings: Settings, *, migrate: bool = True, background: bool = Tr
         db.on_dispose(listener.stop)
     identity = IdentityStore(db, store.fast)
     tokens = TokenService(store, keys, tenants, settings, identity)
+    db.on_dispose(tokens.signer.stop)
     members = MemberService(identity, Limits(settings.login_failures_per_account, settings.login_failures_per_ip,
                                              settings.login_failure_window), db)
     if settings.redis_url:

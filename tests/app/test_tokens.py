@@ -142,3 +142,26 @@ def test_signing_keys_live_in_the_database(sqlite_url: str) -> None:
     assert b.post("/oauth2/token-info", json={"token": token}).json()["active"] is True
     jwks = b.get("/oauth2/jwks").json()["keys"]
     assert len(jwks) == 2 and all(k["kty"] == "EC" and "d" not in k for k in jwks)
+
+
+def test_refresh_tokens_issued_before_they_were_time_ordered_still_refresh_and_revoke(world: World) -> None:
+    """Refresh tokens are stored under a time-ordered key now; one stored under the plain SHA-256
+    digest of an earlier release keeps working until it expires or is revoked."""
+    import time
+
+    from headless_redirects.service.secrets import digest, new_secret
+    from headless_redirects.storage.tokens import RefreshTokenRow
+
+    earlier = new_secret("hrr_")
+    now_ms = time.time_ns() // 1_000_000
+    world.services.store.tokens.insert_refresh_token(RefreshTokenRow(
+        digest(earlier), world.tenant.site_id, world.tenant.client_id, "VISITOR",
+        "0f8fad5b-d9cb-469f-a165-70867728950e", "", "7c9e6679-7425-40de-944b-e07fc1f90ae7", now_ms - 1000,
+        now_ms // 1000 + 3600))
+    grant = {"clientId": world.tenant.client_id, "grantType": "refresh_token", "refreshToken": earlier}
+    r = world.client.post("/oauth2/token", json=grant)
+    assert r.status_code == 200, r.text
+    assert world.services.keys.verify(r.json()["access_token"])["sub"] == "0f8fad5b-d9cb-469f-a165-70867728950e"
+    assert world.client.post("/oauth2/revoke", data={"token": earlier}).status_code == 200
+    r = world.client.post("/oauth2/token", json=grant)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_grant"

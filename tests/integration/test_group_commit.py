@@ -78,6 +78,52 @@ def test_a_failing_write_is_undone_alone(grouped: tuple[Database, Store, Path]) 
     db.dispose()
 
 
+def test_a_failing_single_statement_is_undone_alone_without_a_savepoint(
+        grouped: tuple[Database, Store, Path]) -> None:
+    db, store, path = grouped
+    existing = _session(str(uuid.uuid4()))
+    store.sessions.insert(existing)
+    goods = [_session(str(uuid.uuid4())) for _ in range(3)]
+    assert db.group is not None
+    seen: list[str] = []
+    conn = db.group.conn
+    conn.set_trace_callback(seen.append)
+
+    async def main() -> list[object]:
+        return await asyncio.gather(*(db.run(store.sessions.insert, g) for g in goods[:2]),
+                                    db.run(store.sessions.insert, existing), db.run(store.sessions.insert, goods[2]),
+                                    return_exceptions=True)
+
+    results = asyncio.run(main())
+    conn.set_trace_callback(None)
+    assert results[:2] == [None, None] and results[3] is None and isinstance(results[2], sa.exc.IntegrityError)
+    assert _count(path) == 4  # the three good ones share the commit with the failed one's undoing
+    assert not any("SAVEPOINT" in statement for statement in seen)
+    db.dispose()
+
+
+def test_when_sqlite_rolls_the_whole_group_back_every_write_of_it_fails(
+        grouped: tuple[Database, Store, Path]) -> None:
+    """Some errors (a full disk, an I/O error) make SQLite roll back the whole transaction; the
+    writes grouped before it must then fail too, never be answered as committed."""
+    db, store, path = grouped
+    assert db.group is not None
+    goods = [_session(str(uuid.uuid4())) for _ in range(2)]
+
+    def doomed(conn: object) -> bool:
+        conn.execute("ROLLBACK")  # type: ignore[attr-defined]  # what SQLite does on SQLITE_FULL
+        raise sa.exc.OperationalError("INSERT", {}, Exception("database or disk is full"))
+
+    async def main() -> list[object]:
+        return await asyncio.gather(*(db.run(store.sessions.insert, g) for g in goods),
+                                    db.run(db.group.write, doomed), return_exceptions=True)
+
+    results = asyncio.run(main())
+    assert all(isinstance(r, sa.exc.OperationalError) for r in results), results
+    assert _count(path) == 0
+    db.dispose()
+
+
 def test_other_connections_do_not_wait_for_the_group(grouped: tuple[Database, Store, Path]) -> None:
     db, store, path = grouped
 

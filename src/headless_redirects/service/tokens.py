@@ -27,14 +27,15 @@ from .grants import (
     AuthorizedClientGrant,
     Grant,
     Identity,
+    Issued,
     RefreshTokenGrant,
     TokenIssuer,
     TokenResponse,
     act_for,
 )
-from .grants.base import now_ms
+from .grants.base import now_ms, refresh_key
 from .keys import InvalidToken, KeyRing
-from .secrets import digest
+from .signer import Signer
 from .tenancy import TenantCache
 
 __all__ = ["MEMBER", "SIGN_ON_SCOPE", "VISITOR", "Identity", "TokenInfo", "TokenResponse", "TokenService",
@@ -64,6 +65,8 @@ class TokenService:
         self.store = store
         self.keys = keys
         self.issuer = TokenIssuer(store, keys, tenants, settings, identity)
+        # The token endpoint signs off the event loop (``signer``); everything else signs inline.
+        self.signer = Signer(keys)
         self.codes = AuthorizationCodeGrant(self.issuer)
         self.trusted = AuthorizedClientGrant(self.issuer, self.authenticate)
         self._grants: dict[str, Grant] = {
@@ -77,6 +80,12 @@ class TokenService:
               acting: MutableMapping[str, Any] | None = None) -> TokenResponse:
         """Run a token request. ``acting`` (the request's ASGI state) learns the app or site the
         request acts for, for CORS (``web.cors``)."""
+        return self.issuer.sign(self.prepare_grant(params, authorization, acting))
+
+    def prepare_grant(self, params: dict[str, str], authorization: str | None = None,
+                      acting: MutableMapping[str, Any] | None = None) -> Issued:
+        """:meth:`grant` but for the access token's signature, which the caller makes
+        (``issuer.sign``, or off the event loop: ``service.signer``)."""
         grant_type = params.get("grant_type")
         if not grant_type:
             raise InvalidRequest("grant_type is required")
@@ -103,7 +112,7 @@ class TokenService:
         clients' tokens. An unknown ``client_id`` is :class:`InvalidClient`."""
         if client_id is not None:
             client_id = self.issuer.client({"client_id": client_id})
-        row = self.store.tokens.refresh_token(digest(token))
+        row = self.store.tokens.refresh_token(refresh_key(token))
         if row is not None:
             if client_id is not None and row.client_id != client_id:
                 return

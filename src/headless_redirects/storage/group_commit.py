@@ -26,6 +26,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from ..loops import LoopCache
+
 __all__ = ["GroupCommit"]
 
 
@@ -39,6 +41,8 @@ class GroupCommit:
         self._waiters: list[asyncio.Future[None]] = []
         self.commits = 0  # for tests and metrics
         self.home: asyncio.AbstractEventLoop | None = None  # the loop whose writes are grouped
+        self._home_thread = 0  # the thread that runs ``home``
+        self._loops = LoopCache()
         # Closed (a pending future of ``home``) while the checkpointer holds the writes.
         self.gate: asyncio.Future[None] | None = None
         self._holding: asyncio.AbstractEventLoop | None = None
@@ -49,12 +53,15 @@ class GroupCommit:
             self._pooled = self._connect()
         return self._pooled.driver_connection
 
-    def write(self, run: Callable[[Any], bool]) -> bool:
-        """``run(connection)`` executes the statements (no commit) and says whether it wrote."""
-        try:
-            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
+    def running_loop(self) -> asyncio.AbstractEventLoop | None:
+        """The caller's running event loop, if any (without a system call: ``loops``)."""
+        return self._loops.running()
+
+    def write(self, run: Callable[[Any], bool], statements: int = 2) -> bool:
+        """``run(connection)`` executes the statements (no commit) and says whether it wrote.
+        A write of one statement (``statements=1``) needs no savepoint: SQLite undoes a failed
+        statement by itself and leaves the transaction as it was."""
+        loop = self.running_loop()
         with self.lock:
             if loop is None or (self.loop is not None and loop is not self.loop):
                 self._commit_locked()
@@ -70,22 +77,35 @@ class GroupCommit:
             if not conn.in_transaction:
                 conn.execute("BEGIN")
             # Each write is all-or-nothing inside the shared transaction.
-            conn.execute("SAVEPOINT hr_write")
+            single = statements == 1
+            if not single:
+                conn.execute("SAVEPOINT hr_write")
             try:
                 wrote = run(conn)
-            except BaseException:
-                conn.execute("ROLLBACK TO hr_write")
-                conn.execute("RELEASE hr_write")
+            except BaseException as exc:
+                if not conn.in_transaction:
+                    # Some errors (a full disk, an I/O error) make SQLite roll the whole
+                    # transaction back: the writes grouped with this one are gone too, and
+                    # their requests must hear so rather than be answered as committed.
+                    if self.dirty:
+                        self._settle(exc)
+                    raise
+                if not single:
+                    conn.execute("ROLLBACK TO hr_write")
+                    conn.execute("RELEASE hr_write")
                 if not self.dirty:
                     # Nothing else is in the transaction: end it now. Left open, it would keep
                     # SQLite's write lock (taken by the undone statements) until the next write,
                     # and another process's writes would fail with "database is locked".
                     conn.rollback()
                 raise
-            conn.execute("RELEASE hr_write")
+            if not single:
+                conn.execute("RELEASE hr_write")
             if not self.dirty:
                 self.dirty = True
-                self.loop = self.home = loop
+                if loop is not self.home:
+                    self.home, self._home_thread = loop, threading.get_ident()
+                self.loop = loop
                 loop.call_soon(self.flush_now)
             return wrote
 
@@ -138,7 +158,9 @@ class GroupCommit:
         """Return once everything written so far in this loop is committed."""
         if not self.dirty:
             return
-        future = asyncio.get_running_loop().create_future()
+        loop = self.running_loop()
+        assert loop is not None, "durable() runs on an event loop"
+        future = loop.create_future()
         with self.lock:
             if not self.dirty:
                 return
@@ -152,8 +174,6 @@ class GroupCommit:
     def _commit_locked(self) -> None:
         if not self.dirty:
             return
-        waiters, self._waiters = self._waiters, []
-        loop, self.loop, self.dirty = self.loop, None, False
         error: BaseException | None = None
         try:
             self.conn.commit()
@@ -161,7 +181,17 @@ class GroupCommit:
         except BaseException as exc:  # noqa: BLE001 - every waiter hears of it
             error = exc
             self.conn.rollback()
+        self._settle(error)
+
+    def _settle(self, error: BaseException | None) -> None:
+        """End the group: its waiters learn that it committed (``error`` None) or failed."""
+        waiters, self._waiters = self._waiters, []
+        loop, self.loop, self.dirty = self.loop, None, False
         if loop is None:
+            return
+        if loop is self.home and self._home_thread == threading.get_ident():
+            for waiter in waiters:  # on the loop's own thread (the usual case): no wake-up needed
+                _resolve(waiter, error)
             return
         for waiter in waiters:
             try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
@@ -54,4 +56,10 @@ def app_from_env() -> ASGIApp:
     """Factory for ``uvicorn --factory`` workers: ``serve`` has migrated the database already."""
     settings = Settings()
     configure_logs(settings.log_level, settings.log_format)
-    return create_app(settings, migrate=False)
+    app = create_app(settings, migrate=False)
+    # Everything made so far (modules, the app, its services) lives as long as the worker: out
+    # of the cyclic garbage collector's sight, so that its collections scan only what requests
+    # make (perf on a served token request: 5 % of the CPU in the collector before).
+    gc.collect()
+    gc.freeze()
+    return app

@@ -98,8 +98,10 @@ class HotPath:
         headers = _headers(scope)
         body = await read_limited(receive, headers.get(b"content-length"), self.limit)
         params = token_params(body, headers.get(b"content-type", b"").decode("latin-1"))
-        result = await self.services.db.run(self.services.tokens.grant, params, _text(headers, b"authorization"),
+        tokens = self.services.tokens
+        issued = await self.services.db.run(tokens.prepare_grant, params, _text(headers, b"authorization"),
                                              scope.setdefault("state", {}))
+        result = issued.answer(await tokens.signer.sign(issued.claims))  # signed off the loop
         await _send(send, 200, token_body(result), [_JSON, *_NO_STORE])
         _count_token(params["grant_type"])
 

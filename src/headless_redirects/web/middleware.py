@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import os
 import re
 import time
 from collections.abc import Iterable
@@ -12,6 +11,7 @@ from collections.abc import Iterable
 import msgspec
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..domain.entropy import random_bytes
 from ..logs import JsonFormatter, LineStream
 from .metrics import Metrics, route_label
 
@@ -27,19 +27,11 @@ _encode = msgspec.json.Encoder().encode
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-# Request ids: 128 random bits as 32 hex digits, drawn from the OS 256 at a time (one
-# ``getrandom`` call per id was measured on every served request); a forked child draws its own.
-_ids: list[str] = []
-os.register_at_fork(after_in_child=_ids.clear)
 
 
 def new_request_id() -> str:
-    try:
-        return _ids.pop()
-    except IndexError:
-        drawn = os.urandom(16 * 256).hex()
-        _ids.extend(drawn[i:i + 32] for i in range(0, len(drawn), 32))
-        return _ids.pop()
+    """128 random bits as 32 hex digits (``domain.entropy``: no system call per id)."""
+    return random_bytes(16).hex()
 
 
 class TrustedProxies:

@@ -5,8 +5,10 @@
 - ``authorization_code``: RFC 6749 §4.1 with PKCE (RFC 7636), and the codes it redeems
 - ``authorized_client``: a trusted backend's member tokens (SPEC §11)
 
-Each grant takes the request's parameters and returns a :class:`TokenResponse`; ``base`` holds
-what they share. ``service.tokens.TokenService`` picks the grant by ``grant_type``.
+Each grant takes the request's parameters, stores what it must and returns what it issued
+(:class:`Issued`, the access token's claims still to be signed: ``TokenIssuer.sign`` makes the
+:class:`TokenResponse`); ``base`` holds what they share. ``service.tokens.TokenService`` picks
+the grant by ``grant_type``.
 """
 
 from __future__ import annotations
@@ -14,8 +16,8 @@ from __future__ import annotations
 from .anonymous import AnonymousGrant
 from .authorization_code import AuthorizationCodeGrant
 from .authorized_client import SIGN_ON_SCOPE, AuthorizedClientGrant
-from .base import MEMBER, VISITOR, Grant, Identity, TokenIssuer, TokenResponse, act_for
+from .base import MEMBER, VISITOR, Grant, Identity, Issued, TokenIssuer, TokenResponse, act_for
 from .refresh_token import RefreshTokenGrant
 
 __all__ = ["MEMBER", "SIGN_ON_SCOPE", "VISITOR", "AnonymousGrant", "AuthorizationCodeGrant", "AuthorizedClientGrant",
-           "Grant", "Identity", "RefreshTokenGrant", "TokenIssuer", "TokenResponse", "act_for"]
+           "Grant", "Identity", "Issued", "RefreshTokenGrant", "TokenIssuer", "TokenResponse", "act_for"]

@@ -11,7 +11,7 @@ from typing import Any
 
 from ...domain.oauth_errors import InvalidClient
 from ...domain.sessions import new_guid
-from .base import VISITOR, Grant, TokenResponse
+from .base import VISITOR, Grant, Issued
 
 __all__ = ["AnonymousGrant"]
 
@@ -20,13 +20,13 @@ class AnonymousGrant(Grant):
     GRANT_TYPE = "anonymous"
 
     def create_token_response(self, params: dict[str, str], authorization: str | None,
-                              acting: MutableMapping[str, Any] | None) -> TokenResponse:
+                              acting: MutableMapping[str, Any] | None) -> Issued:
         return self.anonymous(self.issuer.acting_client(params, acting))
 
-    def anonymous(self, client_id: str) -> TokenResponse:
+    def anonymous(self, client_id: str) -> Issued:
         """A new visitor: an access token and a refresh token."""
         found = self.issuer.tenants.tenant_of_app(client_id)
         if found is None:
             raise InvalidClient("unknown client_id")
         tenant, _ = found
-        return self.issuer.issue(VISITOR, new_guid(), tenant.site.id, client_id, "", refresh=True)
+        return self.issuer.prepare(VISITOR, new_guid(), tenant.site.id, client_id, "", refresh=True)

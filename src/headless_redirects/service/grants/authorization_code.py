@@ -18,7 +18,7 @@ from ...domain.pkce import verify as verify_pkce
 from ...domain.sessions import new_guid
 from ...storage.identity import AuthorizationCodeRow
 from ..secrets import digest, new_secret
-from .base import MEMBER, Grant, TokenResponse, now_ms
+from .base import MEMBER, Grant, Issued, new_refresh_token, now_ms
 
 __all__ = ["AuthorizationCodeGrant", "new_code_row"]
 
@@ -48,10 +48,10 @@ class AuthorizationCodeGrant(Grant):
     GRANT_TYPE = "authorization_code"
 
     def create_token_response(self, params: dict[str, str], authorization: str | None,
-                              acting: MutableMapping[str, Any] | None) -> TokenResponse:
+                              acting: MutableMapping[str, Any] | None) -> Issued:
         return self.redeem(self.issuer.acting_client(params, acting), params)
 
-    def redeem(self, client_id: str, params: dict[str, str]) -> TokenResponse:
+    def redeem(self, client_id: str, params: dict[str, str]) -> Issued:
         """The access token (and, for ``offline_access``, a refresh token) a code grants (§4.1.3)."""
         issuer, identity, store = self.issuer, self.issuer.identity, self.issuer.store
         code = params.get("code")
@@ -77,7 +77,7 @@ class AuthorizationCodeGrant(Grant):
             raise InvalidGrant(str(exc)) from None
         grant_id = new_guid()
         offline = "offline_access" in row.scope.split()
-        refresh_token = new_secret("hrr_") if offline else None
+        refresh_token = new_refresh_token() if offline else None
         also = []
         if refresh_token is not None:
             also.append(store.tokens.insert_refresh_step(issuer.refresh_row(
@@ -88,5 +88,5 @@ class AuthorizationCodeGrant(Grant):
             if raced is not None and raced.grant_id:
                 store.tokens.revoke(raced.grant_id, now_ms() + 1)
             raise InvalidGrant("the code was already used; the tokens it issued are revoked")
-        return issuer.issue(MEMBER, row.member_id, row.site_id, client_id, row.scope, grant_id=grant_id,
+        return issuer.prepare(MEMBER, row.member_id, row.site_id, client_id, row.scope, grant_id=grant_id,
                             refresh_token=refresh_token)

@@ -16,7 +16,7 @@ from ...domain.errors import Unauthenticated
 from ...domain.fields import is_guid
 from ...domain.oauth_errors import InvalidClient, InvalidGrant, InvalidRequest, UnauthorizedClient
 from ..secrets import digest
-from .base import MEMBER, Grant, Identity, TokenIssuer, TokenResponse, act_for
+from .base import MEMBER, Grant, Identity, Issued, TokenIssuer, act_for
 
 __all__ = ["SIGN_ON_SCOPE", "AuthorizedClientGrant"]
 
@@ -55,7 +55,7 @@ class AuthorizedClientGrant(Grant):
         return key.site_id, identity
 
     def create_token_response(self, params: dict[str, str], authorization: str | None,
-                              acting: MutableMapping[str, Any] | None) -> TokenResponse:
+                              acting: MutableMapping[str, Any] | None) -> Issued:
         """Member tokens for a member a trusted backend names (``member_id``; with
         ``session_token`` from sign-on, that token is spent)."""
         identity = self.issuer.identity
@@ -78,7 +78,7 @@ class AuthorizedClientGrant(Grant):
         else:
             raise InvalidGrant("the site has no OAuth app to issue tokens for")
         identity.update_member(member_id, last_login_at=int(time.time()))
-        return self.issuer.issue(MEMBER, member_id, site_id, client_id, params.get("scope") or "", refresh=True)
+        return self.issuer.prepare(MEMBER, member_id, site_id, client_id, params.get("scope") or "", refresh=True)
 
     def _spend_session_token(self, token_hash: str, site_id: str, member_id: str) -> bool:
         identity = self.issuer.identity

@@ -2,7 +2,8 @@
 and :class:`TokenIssuer`, which signs access tokens and stores refresh tokens (RFC 6749 §5.1).
 
 Access tokens are ES256 JWTs (``service.keys``); refresh tokens are random strings stored as
-SHA-256 digests, each in a family (``grant_id``) that is revoked as one.
+SHA-256 digests (behind their issue time, so that new rows append: ``secrets.ordered_digest``),
+each in a family (``grant_id``) that is revoked as one.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from ...storage.identity import IdentityStore
 from ...storage.repository import Store
 from ...storage.tokens import RefreshTokenRow
 from ..keys import KeyRing
-from ..secrets import digest, new_secret
+from ..secrets import new_ordered_secret, ordered_digest
 from ..tenancy import TenantCache
 
-__all__ = ["MEMBER", "VISITOR", "Grant", "Identity", "TokenIssuer", "TokenResponse", "act_for", "now_ms"]
+__all__ = ["MEMBER", "VISITOR", "Grant", "Identity", "Issued", "TokenIssuer", "TokenResponse", "act_for",
+           "new_refresh_token", "now_ms", "refresh_key"]
 
 VISITOR = "VISITOR"
 MEMBER = "MEMBER"
@@ -41,6 +43,22 @@ class TokenResponse(msgspec.Struct, frozen=True, omit_defaults=True):
     expires_in: int
     scope: str
     refresh_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    """A granted token request before its access token is signed: the claims to sign and the
+    rest of the answer (:meth:`TokenIssuer.sign` makes the :class:`TokenResponse`). Storage
+    is done by then; the signature, pure CPU, may run on another thread (``service.signer``)."""
+
+    claims: dict[str, Any]
+    expires_in: int
+    scope: str
+    refresh_token: str | None = None
+
+    def answer(self, access_token: str) -> TokenResponse:
+        """The token response, with ``access_token`` signed from :attr:`claims`."""
+        return TokenResponse(access_token, "Bearer", self.expires_in, self.scope, self.refresh_token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +89,20 @@ def act_for(state: MutableMapping[str, Any] | None, *, client_id: str | None = N
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+_REFRESH = "hrr_"
+
+
+def new_refresh_token() -> str:
+    """A new refresh token: 256 random bits after its issue time (``secrets.new_ordered_secret``),
+    so that the rows of new tokens append to the table's last page."""
+    return new_ordered_secret(_REFRESH)
+
+
+def refresh_key(token: str) -> str:
+    """The stored form (the primary key) of a refresh token."""
+    return ordered_digest(token, _REFRESH)
 
 
 class TokenIssuer:
@@ -111,9 +143,29 @@ class TokenIssuer:
         grant_id: str | None = None,
         refresh_token: str | None = None,
     ) -> TokenResponse:
-        """Sign an access token; with ``refresh``, store a new refresh token too, or hand back
-        ``refresh_token`` a grant already stored. ``grant_id`` ties the tokens to the grant that
-        produced them (a refresh family, an authorization code), so it can be revoked."""
+        """:meth:`prepare` and :meth:`sign` in one."""
+        return self.sign(self.prepare(subject_type, subject_id, site_id, client_id, scope, refresh=refresh,
+                                      grant_id=grant_id, refresh_token=refresh_token))
+
+    def sign(self, issued: Issued) -> TokenResponse:
+        return issued.answer(self.keys.sign(issued.claims))
+
+    def prepare(
+        self,
+        subject_type: str,
+        subject_id: str,
+        site_id: str,
+        client_id: str,
+        scope: str,
+        *,
+        refresh: bool = False,
+        grant_id: str | None = None,
+        refresh_token: str | None = None,
+    ) -> Issued:
+        """The claims of an access token, to be signed; with ``refresh``, store a new refresh
+        token too, or hand back ``refresh_token`` a grant already stored. ``grant_id`` ties the
+        tokens to the grant that produced them (a refresh family, an authorization code), so it
+        can be revoked."""
         now = time.time()
         ttl = self.settings.access_token_ttl
         claims = {
@@ -128,14 +180,13 @@ class TokenIssuer:
         }
         if grant_id is not None:
             claims["gid"] = grant_id
-        access_token = self.keys.sign(claims)
         if refresh:
-            refresh_token = new_secret("hrr_")
+            refresh_token = new_refresh_token()
             self.store.tokens.insert_refresh_token(
                 self.refresh_row(refresh_token, subject_type, subject_id, site_id, client_id, scope,
                                  grant_id or new_guid())
             )
-        return TokenResponse(access_token, "Bearer", ttl, scope, refresh_token)
+        return Issued(claims, ttl, scope, refresh_token)
 
     def refresh_row(
         self, token: str, subject_type: str, subject_id: str, site_id: str, client_id: str,
@@ -143,7 +194,7 @@ class TokenIssuer:
     ) -> RefreshTokenRow:
         issued_ms = now_ms()
         return RefreshTokenRow(
-            token_hash=digest(token),
+            token_hash=refresh_key(token),
             site_id=site_id,
             client_id=client_id,
             subject_type=subject_type,
@@ -165,7 +216,8 @@ class Grant:
         self.issuer = issuer
 
     def create_token_response(self, params: dict[str, str], authorization: str | None,
-                              acting: MutableMapping[str, Any] | None) -> TokenResponse:
-        """Answer a token request of this grant type: ``params`` by their RFC 6749 names,
-        ``authorization`` the request's header, ``acting`` its ASGI state (for CORS)."""
+                              acting: MutableMapping[str, Any] | None) -> Issued:
+        """Answer a token request of this grant type (all but the signature: ``Issued``):
+        ``params`` by their RFC 6749 names, ``authorization`` the request's header, ``acting``
+        its ASGI state (for CORS)."""
         raise NotImplementedError

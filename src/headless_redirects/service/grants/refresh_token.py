@@ -16,8 +16,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from ...domain.oauth_errors import InvalidGrant, InvalidRequest
-from ..secrets import digest, new_secret
-from .base import Grant, TokenResponse, act_for, now_ms
+from .base import Grant, Issued, act_for, new_refresh_token, now_ms, refresh_key
 
 __all__ = ["RefreshTokenGrant"]
 
@@ -26,7 +25,7 @@ class RefreshTokenGrant(Grant):
     GRANT_TYPE = "refresh_token"
 
     def create_token_response(self, params: dict[str, str], authorization: str | None,
-                              acting: MutableMapping[str, Any] | None) -> TokenResponse:
+                              acting: MutableMapping[str, Any] | None) -> Issued:
         token = params.get("refresh_token")
         if not token:
             raise InvalidRequest("refresh_token is required")
@@ -35,10 +34,10 @@ class RefreshTokenGrant(Grant):
         return self.refresh(client_id, token, acting)
 
     def refresh(self, client_id: str | None, refresh_token: str,
-                acting: MutableMapping[str, Any] | None = None) -> TokenResponse:
+                acting: MutableMapping[str, Any] | None = None) -> Issued:
         store = self.issuer.store
         now = int(time.time())
-        row = store.tokens.refresh_token(digest(refresh_token))
+        row = store.tokens.refresh_token(refresh_key(refresh_token))
         if row is None or (client_id is not None and row.client_id != client_id):
             raise InvalidGrant("the refresh token is invalid or was issued to another client")
         client_id = row.client_id
@@ -51,17 +50,17 @@ class RefreshTokenGrant(Grant):
         if revoked_before is not None and row.issued_at_ms < revoked_before:
             raise InvalidGrant("the refresh token was revoked")
         if not self.issuer.settings.strict_refresh_rotation:
-            return self.issuer.issue(row.subject_type, row.subject_id, row.site_id, client_id, row.scope,
+            return self.issuer.prepare(row.subject_type, row.subject_id, row.site_id, client_id, row.scope,
                                      grant_id=row.family_id)
         if row.rotated_at is not None:
             # RFC 9700 §4.14.2: a rotated token came back, so one of its holders is an attacker.
             store.tokens.revoke(row.family_id, now_ms() + 1)
             raise InvalidGrant("the refresh token was already used; its family is revoked")
-        new_token = new_secret("hrr_")
+        new_token = new_refresh_token()
         new_row = self.issuer.refresh_row(new_token, row.subject_type, row.subject_id, row.site_id,
                                           client_id, row.scope, row.family_id)
         if not store.tokens.rotate_refresh_token(row.token_hash, new_row, now):
             store.tokens.revoke(row.family_id, now_ms() + 1)
             raise InvalidGrant("the refresh token was already used; its family is revoked")
-        return self.issuer.issue(row.subject_type, row.subject_id, row.site_id, client_id, row.scope,
+        return self.issuer.prepare(row.subject_type, row.subject_id, row.site_id, client_id, row.scope,
                                  grant_id=row.family_id, refresh_token=new_token)
