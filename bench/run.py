@@ -237,7 +237,7 @@ def main() -> int:
                 "anonymous": h2load(h2, f"{url}/oauth2/token", service["anonymous"].rps / 2, args.duration,
                                     method="POST", body=json.dumps(token_body), headers=json_type),
                 "code": open_loop(port, "/oauth2/token", fixed_rate_codes.read_text().splitlines(),
-                                  service["code"].rps / 2, args.duration, json_type),
+                                  service["code"].rps / 2, args.duration, node=node),
                 "refresh": h2load(h2, f"{url}/oauth2/token", service["refresh"].rps / 2, args.duration,
                                   method="POST", body=json.dumps(refresh_body), headers=json_type),
             }
