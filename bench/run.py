@@ -430,8 +430,10 @@ def write_report(path: Path, args: argparse.Namespace, rows: list[tuple[str, str
         "on one machine. The service runs as `headless-redirects serve` on its default SQLite (WAL) database.",
         "Then each row is offered half its measured maximum at a constant rate for the p99 of SPEC §7",
         f"(`h2load --h1 -c16 -m1 --rps=<rate/16> -D{args.duration} --warm-up-time=1`; the single-use codes of the",
-        "`authorization_code` row by the bench's own open-loop generator, `bench/latency.py`), and the WAL file's",
-        "size is read after each write row.",
+        "`authorization_code` row by the bench's own open-loop generator on Node, `bench/openloop.mjs`, which",
+        "counts each request from its scheduled start; h2load counts from when it sent the request, so a wait",
+        "for a busy connection is not in its figure: see the notes below), and the WAL file's size is read",
+        "after each write row.",
         "",
         f"Machine: {os.cpu_count()} cores ({_cpu()}), Python {platform.python_version()}, "
         f"{platform.system()} {platform.release()}; the load generators share the cores with the server, and the",
