@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import re
-import signal
 import statistics
 import subprocess
 import sys
@@ -29,11 +28,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.peers import ensure_tools  # noqa: E402
-from bench.run import CHECKOUT, REDIRECT_URI, free_port, wait_up  # noqa: E402
+from bench.run import CHECKOUT, REDIRECT_URI, free_port, process  # noqa: E402
 from bench.served import post_json, post_lua  # noqa: E402
 
 
-def start(tmp: str, name: str, pythonpath: str | None) -> tuple[subprocess.Popen[bytes], str, dict[str, str]]:
+def server(tmp: str, name: str, pythonpath: str | None) -> tuple[list[str], dict[str, str], str, dict[str, str]]:
+    """The command, environment and URL of a ``serve`` on a database of its own, and its tenant."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEADLESS_REDIRECTS_")}
     env["HEADLESS_REDIRECTS_DATABASE_URL"] = f"sqlite:///{tmp}/{name}.db"
     if pythonpath:
@@ -43,12 +43,9 @@ def start(tmp: str, name: str, pythonpath: str | None) -> tuple[subprocess.Popen
          "--redirect-uri", REDIRECT_URI], env=env, capture_output=True, text=True, check=True).stdout)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "headless_redirects.cli", "serve", "--host", "127.0.0.1",
-                             "--port", str(port), "--workers", "1"],
-                            env={**env, "HEADLESS_REDIRECTS_PUBLIC_URL": url},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_up(url)
-    return proc, url, tenant
+    command = [sys.executable, "-m", "headless_redirects.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+               "--workers", "1"]
+    return command, {**env, "HEADLESS_REDIRECTS_PUBLIC_URL": url}, url, tenant
 
 
 def target(url: str, tenant: dict[str, str], endpoint: str) -> tuple[str, str]:
@@ -87,9 +84,9 @@ def main() -> int:
     args = parser.parse_args()
     wrk = ensure_tools()[0]
     with tempfile.TemporaryDirectory() as tmp:
-        servers = [start(tmp, "a", None), start(tmp, "b", os.path.abspath(args.before))]
-        try:
-            targets = [target(url, tenant, args.endpoint) for _, url, tenant in servers]
+        a_server, b_server = server(tmp, "a", None), server(tmp, "b", os.path.abspath(args.before))
+        with process(*a_server[:2], a_server[2] + "/healthz"), process(*b_server[:2], b_server[2] + "/healthz"):
+            targets = [target(url, tenant, args.endpoint) for _, _, url, tenant in (a_server, b_server)]
             for url, lua in targets:
                 rate(wrk, url, lua, 2)  # warm-up
             pairs = []
@@ -101,13 +98,6 @@ def main() -> int:
             print(f"median  A {statistics.median(a for a, _ in pairs):9,.0f} req/s   "
                   f"B {statistics.median(b for _, b in pairs):9,.0f} req/s   "
                   f"A/B {statistics.median(a / b for a, b in pairs):5.2f}  ({args.endpoint}, {args.runs} pairs)")
-        finally:
-            for proc, _, _ in servers:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
     return 0
 
 

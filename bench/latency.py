@@ -122,13 +122,12 @@ def main() -> int:
     """The three generators on one row of one server at one rate: h2load, Node, Python."""
     import argparse
     import os
-    import signal
     import sys
 
     root = Path(__file__).resolve().parent.parent
     sys.path.insert(0, str(root))
     from bench.peers import ensure_tools
-    from bench.run import REDIRECT_URI, free_port, wait_up
+    from bench.run import REDIRECT_URI, free_port, process
     from bench.served import post_json
 
     parser = argparse.ArgumentParser(description="p99 of the refresh_token row offered by each generator")
@@ -144,11 +143,8 @@ def main() -> int:
              "--redirect-uri", REDIRECT_URI], env=env, capture_output=True, text=True, check=True).stdout)
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen([sys.executable, "-m", "headless_redirects.cli", "serve", "--host", "127.0.0.1",
-                                   "--port", str(port)], env={**env, "HEADLESS_REDIRECTS_PUBLIC_URL": url},
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            wait_up(url)
+        serve = [sys.executable, "-m", "headless_redirects.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        with process(serve, {**env, "HEADLESS_REDIRECTS_PUBLIC_URL": url}, url):
             refresh = post_json(url + "/oauth2/token", {"clientId": tenant["clientId"], "grantType": "anonymous"})
             body = json.dumps({"clientId": tenant["clientId"], "grantType": "refresh_token",
                                "refreshToken": refresh["refresh_token"]})
@@ -165,12 +161,6 @@ def main() -> int:
                 result = measure()
                 print(f"{name:28} offered {result.rate:7,.0f}/s  answered {result.achieved:7,.0f}/s  "
                       f"p99 {result.p99_ms:7.1f} ms  errors {result.errors}", flush=True)
-        finally:
-            server.send_signal(signal.SIGINT)
-            try:
-                server.wait(15)
-            except subprocess.TimeoutExpired:
-                server.kill()
     return 0
 
 

@@ -62,8 +62,9 @@ def test_identity_results_are_structs_written_as_the_sdk_reads_them(world: World
         api = services.identity_api
         registered = await api.register(site_id, "typed@example.com", "correct horse battery", None, None)
         signed_on = await api.sign_on(site_id, "typed@example.com", None, True)
-        caller = services.tokens.authenticate(services.tokens.issuer.issue(
-            MEMBER, registered.member_id, site_id, world.tenant.client_id, "").access_token)
+        issuer = services.tokens.issuer
+        issued = issuer.prepare(MEMBER, registered.member_id, site_id, world.tenant.client_id, "")
+        caller = services.tokens.authenticate(issuer.sign(issued).access_token)
         return registered, signed_on, await api.member(caller)
 
     registered, signed_on, member = anyio.run(run)

@@ -133,15 +133,19 @@ def test_signing_keys_live_in_the_database(sqlite_url: str) -> None:
     from headless_redirects.web.app import create_app
 
     b_app = create_app(Settings(database_url=sqlite_url, public_url="http://127.0.0.1:8080"))
-    b = TestClient(b_app)
-    assert b.post("/oauth2/token-info", json={"token": token}).json()["active"] is True
-    b_app.services.keys.rotate()  # type: ignore[attr-defined]
-    fresh = b.post("/oauth2/token", json={"clientId": a.tenant.client_id, "grantType": "anonymous"}).json()
-    # instance a has never seen the new key: it loads it from the database
-    assert a.client.post("/oauth2/token-info", json={"token": fresh["access_token"]}).json()["active"] is True
-    assert b.post("/oauth2/token-info", json={"token": token}).json()["active"] is True
-    jwks = b.get("/oauth2/jwks").json()["keys"]
-    assert len(jwks) == 2 and all(k["kty"] == "EC" and "d" not in k for k in jwks)
+    try:
+        b = TestClient(b_app)
+        assert b.post("/oauth2/token-info", json={"token": token}).json()["active"] is True
+        b_app.services.keys.rotate()  # type: ignore[attr-defined]
+        fresh = b.post("/oauth2/token", json={"clientId": a.tenant.client_id, "grantType": "anonymous"}).json()
+        # instance a has never seen the new key: it loads it from the database
+        assert a.client.post("/oauth2/token-info", json={"token": fresh["access_token"]}).json()["active"] is True
+        assert b.post("/oauth2/token-info", json={"token": token}).json()["active"] is True
+        jwks = b.get("/oauth2/jwks").json()["keys"]
+        assert len(jwks) == 2 and all(k["kty"] == "EC" and "d" not in k for k in jwks)
+    finally:  # their checkpointer threads must not outlive the test
+        b_app.services.db.dispose()  # type: ignore[attr-defined]
+        a.services.db.dispose()
 
 
 def test_refresh_tokens_issued_before_they_were_time_ordered_still_refresh_and_revoke(world: World) -> None:

@@ -131,23 +131,8 @@ class TokenIssuer:
         act_for(acting, client_id=client_id)
         return client_id
 
-    def issue(
-        self,
-        subject_type: str,
-        subject_id: str,
-        site_id: str,
-        client_id: str,
-        scope: str,
-        *,
-        refresh: bool = False,
-        grant_id: str | None = None,
-        refresh_token: str | None = None,
-    ) -> TokenResponse:
-        """:meth:`prepare` and :meth:`sign` in one."""
-        return self.sign(self.prepare(subject_type, subject_id, site_id, client_id, scope, refresh=refresh,
-                                      grant_id=grant_id, refresh_token=refresh_token))
-
     def sign(self, issued: Issued) -> TokenResponse:
+        """The token response of ``issued``, its access token signed here (on the caller's thread)."""
         return issued.answer(self.keys.sign(issued.claims))
 
     def prepare(
