@@ -1,6 +1,6 @@
 """The SQLite WAL stays bounded under sustained writes (SPEC §7: under 64 MiB).
 
-A real `serve` process on a database of the test's own takes creates at full speed for a minute
+A real `serve` process on a database of the test's own takes creates at full speed for 40 seconds
 from a bounded client (16 keep-alive connections on 127.0.0.1, a fixed duration). The WAL file's
 size is sampled throughout: it must never reach the limit, and it must have been truncated while
 the writes went on (the checkpointer reset it, not the end of the load). Every acknowledged
@@ -29,7 +29,10 @@ from tests.live import free_port, wait_up
 
 CLI = [sys.executable, "-m", "headless_redirects.cli"]
 LIMIT = 64 * 1024 * 1024
-DURATION = 60.0  # seconds of writes at full speed
+# Seconds of writes at full speed: at this machine's pace the checkpointer truncates the WAL
+# every second or two, and without it the WAL passed the limit within seconds, so 40 s (the suite
+# stays under ten minutes) proves the bound as well as a minute did.
+DURATION = 40.0
 CONNECTIONS = 16
 SESSION_PATH = "/_api/redirects-api/v1/redirect-session"
 BODY = json.dumps({"ecomCheckout": {"checkoutId": "0fc930e0-5bc6-4dfe-b828-4d56c40a0c07"},
