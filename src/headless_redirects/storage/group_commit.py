@@ -57,10 +57,11 @@ class GroupCommit:
         """The caller's running event loop, if any (without a system call: ``loops``)."""
         return self._loops.running()
 
-    def write(self, run: Callable[[Any], bool], statements: int = 2) -> bool:
+    def write(self, run: Callable[[Any], bool], savepoint: bool = True) -> bool:
         """``run(connection)`` executes the statements (no commit) and says whether it wrote.
-        A write of one statement (``statements=1``) needs no savepoint: SQLite undoes a failed
-        statement by itself and leaves the transaction as it was."""
+        A write of one statement that either succeeds or raises needs no savepoint
+        (``savepoint=False``): SQLite undoes a failed statement by itself and leaves the
+        transaction as it was."""
         loop = self.running_loop()
         with self.lock:
             if loop is None or (self.loop is not None and loop is not self.loop):
@@ -77,7 +78,7 @@ class GroupCommit:
             if not conn.in_transaction:
                 conn.execute("BEGIN")
             # Each write is all-or-nothing inside the shared transaction.
-            single = statements == 1
+            single = not savepoint
             if not single:
                 conn.execute("SAVEPOINT hr_write")
             try:

@@ -168,7 +168,8 @@ class Statements:
         group = self.db.group
         try:
             if group is not None:
-                return group.write(lambda conn: self._execute(conn, steps, checks), len(steps) + len(checks))
+                # One statement and no guard (a guard may fail after changing rows): no savepoint.
+                return group.write(lambda conn: self._execute(conn, steps, checks), bool(checks) or len(steps) > 1)
             if self.db.is_async:
                 bound = [(s.async_sql, s.bind_async(p)) for s, p in steps]
                 checked = [(g.async_sql, g.bind_async(p)) for g, p in checks]
