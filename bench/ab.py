@@ -28,8 +28,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.peers import ensure_tools  # noqa: E402
-from bench.run import CHECKOUT, REDIRECT_URI, free_port, process  # noqa: E402
-from bench.served import post_json, post_lua  # noqa: E402
+from bench.run import REDIRECT_URI, free_port, process  # noqa: E402
+from bench.served import target  # noqa: E402
 
 
 def server(tmp: str, name: str, pythonpath: str | None) -> tuple[list[str], dict[str, str], str, dict[str, str]]:
@@ -46,22 +46,6 @@ def server(tmp: str, name: str, pythonpath: str | None) -> tuple[list[str], dict
     command = [sys.executable, "-m", "headless_redirects.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
                "--workers", "1"]
     return command, {**env, "HEADLESS_REDIRECTS_PUBLIC_URL": url}, url, tenant
-
-
-def target(url: str, tenant: dict[str, str], endpoint: str) -> tuple[str, str]:
-    token_body = {"clientId": tenant["clientId"], "grantType": "anonymous"}
-    json_type = {"Content-Type": "application/json"}
-    if endpoint == "anonymous":
-        return url + "/oauth2/token", post_lua(token_body, json_type)
-    access = str(post_json(url + "/oauth2/token", token_body)["access_token"])
-    session_body = {"ecomCheckout": {"checkoutId": CHECKOUT},
-                    "callbacks": {"postFlowUrl": "https://shop.example.com/after",
-                                  "thankYouPageUrl": "https://shop.example.com/thanks"}}
-    path = url + "/_api/redirects-api/v1/redirect-session"
-    if endpoint == "session":
-        return path, post_lua(session_body, {**json_type, "Authorization": access})
-    session = post_json(path, session_body, {"Authorization": access})["redirectSession"]
-    return url + "/r/" + str(session["shortUrl"]).rsplit("/", 1)[1], ""  # type: ignore[index]
 
 
 def rate(wrk: str, url: str, lua: str, seconds: int) -> float:
@@ -86,7 +70,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         a_server, b_server = server(tmp, "a", None), server(tmp, "b", os.path.abspath(args.before))
         with process(*a_server[:2], a_server[2] + "/healthz"), process(*b_server[:2], b_server[2] + "/healthz"):
-            targets = [target(url, tenant, args.endpoint) for _, _, url, tenant in (a_server, b_server)]
+            targets = [target(url, tenant["clientId"], args.endpoint) for _, _, url, tenant in (a_server, b_server)]
             for url, lua in targets:
                 rate(wrk, url, lua, 2)  # warm-up
             pairs = []

@@ -20,6 +20,7 @@ import math
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,14 +151,15 @@ def main() -> int:
                                "refreshToken": refresh["refresh_token"]})
             bodies = [body] * int(args.rate * args.duration)
             json_type = {"content-type": "application/json"}
-            for name, measure in (
+            generators: list[tuple[str, Callable[[], Latency]]] = [
                 ("h2load", lambda: h2load(h2, url + "/oauth2/token", args.rate, args.duration, method="POST",
                                           body=body, headers=json_type)),
                 ("Node (bench/openloop.mjs)", lambda: open_loop(port, "/oauth2/token", bodies, args.rate,
                                                                 args.duration, node=node)),
                 ("Python asyncio", lambda: open_loop_python(port, "/oauth2/token", bodies, args.rate, args.duration,
                                                             json_type)),
-            ):
+            ]
+            for name, measure in generators:
                 result = measure()
                 print(f"{name:28} offered {result.rate:7,.0f}/s  answered {result.achieved:7,.0f}/s  "
                       f"p99 {result.p99_ms:7.1f} ms  errors {result.errors}", flush=True)

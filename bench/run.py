@@ -69,12 +69,12 @@ def wait_up(url: str) -> None:
 
 
 @contextmanager
-def process(cmd: list[str], env: dict[str, str], probe: str) -> Iterator[None]:
+def process(cmd: list[str], env: dict[str, str], probe: str) -> Iterator[subprocess.Popen[bytes]]:
     # Nothing reads the server's output while it runs: a pipe would fill with access lines and stall it.
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_up(probe)
-        yield
+        yield proc
     finally:
         proc.send_signal(signal.SIGINT)
         try:

@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -33,9 +32,13 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.peers import ensure_tools  # noqa: E402
-from bench.run import CHECKOUT, REDIRECT_URI, free_port, wait_up  # noqa: E402
+from bench.run import CHECKOUT, REDIRECT_URI, free_port, process  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
+JSON_TYPE = {"Content-Type": "application/json"}
+SESSION_BODY = {"ecomCheckout": {"checkoutId": CHECKOUT},
+                "callbacks": {"postFlowUrl": "https://shop.example.com/after",
+                              "thankYouPageUrl": "https://shop.example.com/thanks"}}
 
 
 def cpu_seconds(pid: int) -> tuple[float, float]:
@@ -74,6 +77,20 @@ def post_lua(body: object, headers: dict[str, str]) -> str:
     return lua + "".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}\n" for k, v in headers.items())
 
 
+def target(url: str, client_id: str, endpoint: str) -> tuple[str, str]:
+    """The URL and wrk script of ``endpoint`` (short, session, anonymous) on a running ``serve``,
+    with the visitor token and session it needs made first."""
+    token_body = {"clientId": client_id, "grantType": "anonymous"}
+    if endpoint == "anonymous":
+        return url + "/oauth2/token", post_lua(token_body, JSON_TYPE)
+    access = str(post_json(url + "/oauth2/token", token_body)["access_token"])
+    path = url + "/_api/redirects-api/v1/redirect-session"
+    if endpoint == "session":
+        return path, post_lua(SESSION_BODY, {**JSON_TYPE, "Authorization": access})
+    session = post_json(path, SESSION_BODY, {"Authorization": access})["redirectSession"]
+    return url + "/r/" + str(session["shortUrl"]).rsplit("/", 1)[1], ""  # type: ignore[index]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=5)
@@ -91,10 +108,6 @@ def main() -> int:
             [sys.executable, "-m", "headless_redirects.cli", "init", "--json", "--allowed-domain", "shop.example.com",
              "--redirect-uri", REDIRECT_URI], env=env, capture_output=True, text=True, check=True).stdout)
         token_body = {"clientId": tenant["clientId"], "grantType": "anonymous"}
-        session_body = {"ecomCheckout": {"checkoutId": CHECKOUT},
-                        "callbacks": {"postFlowUrl": "https://shop.example.com/after",
-                                      "thankYouPageUrl": "https://shop.example.com/thanks"}}
-        json_type = {"Content-Type": "application/json"}
         setups: list[tuple[str, list[str], dict[str, str]]] = [
             ("bare", [sys.executable, "-m", "uvicorn", "bench.bare:app", "--host", "127.0.0.1", "--workers", "1",
                       "--no-access-log", "--log-level", "warning"], {"PYTHONPATH": str(ROOT)})]
@@ -107,34 +120,17 @@ def main() -> int:
             for name, command, more in setups:
                 port = free_port()
                 url = f"http://127.0.0.1:{port}"
-                proc = subprocess.Popen([*command, "--port", str(port)],
-                                        env={**env, **more, "HEADLESS_REDIRECTS_PUBLIC_URL": url},
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                try:
-                    wait_up(url)
+                with process([*command, "--port", str(port)],
+                             {**env, **more, "HEADLESS_REDIRECTS_PUBLIC_URL": url}, url) as proc:
                     for endpoint in args.endpoint:
                         if name == "bare":
-                            target, lua = (url + "/r/x", "") if endpoint == "short" else (
-                                url + "/echo", post_lua(session_body if endpoint == "session" else token_body,
-                                                        json_type))
+                            url_of, lua = (url + "/r/x", "") if endpoint == "short" else (
+                                url + "/echo", post_lua(SESSION_BODY if endpoint == "session" else token_body,
+                                                        JSON_TYPE))
                         else:
-                            access = str(post_json(url + "/oauth2/token", token_body)["access_token"])
-                            session = post_json(url + "/_api/redirects-api/v1/redirect-session", session_body,
-                                                {"Authorization": access})["redirectSession"]
-                            target, lua = {
-                                "short": (url + "/r/" + str(session["shortUrl"]).rsplit("/", 1)[1], ""),  # type: ignore[index]
-                                "session": (url + "/_api/redirects-api/v1/redirect-session",
-                                            post_lua(session_body, {**json_type, "Authorization": access})),
-                                "anonymous": (url + "/oauth2/token", post_lua(token_body, json_type)),
-                            }[endpoint]
-                        line = load(wrk, target, args.duration, args.connections, proc.pid, lua)
+                            url_of, lua = target(url, tenant["clientId"], endpoint)
+                        line = load(wrk, url_of, args.duration, args.connections, proc.pid, lua)
                         print(f"round {round_}  {endpoint:9}  {name:28} {line}", flush=True)
-                finally:
-                    proc.send_signal(signal.SIGINT)
-                    try:
-                        proc.wait(15)
-                    except subprocess.TimeoutExpired:
-                        proc.kill()
                 time.sleep(0.5)
     return 0
 
