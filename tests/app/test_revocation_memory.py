@@ -39,26 +39,28 @@ def two(sqlite_url: str) -> Iterator[tuple[Instance, Instance]]:
     b.services.db.dispose()
 
 
-def test_an_api_key_revoked_elsewhere_stops_within_a_second(two: tuple[Instance, Instance]) -> None:
-    a, b = two
-    tenant = create_tenant(a.services.store, name="Shop", public_url=None, allowed_domains=ALLOWED_DOMAINS,
-                           redirect_uris=REDIRECT_URIS)
-    headers = {"authorization": tenant.api_key, "wix-site-id": tenant.site_id}
-    assert b.create(**headers) == 200
-    (key,) = a.services.store.tenancy.site_api_keys(tenant.site_id)
-    assert a.services.store.tenancy.revoke_api_key(key.id, 1)  # as `headless-redirects keys revoke` does
-    b.later = REVOCATION_SECONDS + 0.01
-    assert b.create(**headers) == 401
-
-
-def test_a_change_notification_forgets_the_keys_at_once(two: tuple[Instance, Instance]) -> None:
-    a, b = two
+def _key_used_by_b_then_revoked_by_a(a: Instance, b: Instance) -> dict[str, str]:
+    """A site's API key that instance ``b`` has used (and so holds in memory), then revoked on
+    instance ``a``, as `headless-redirects keys revoke` does; its request headers."""
     tenant = create_tenant(a.services.store, name="Shop", public_url=None, allowed_domains=ALLOWED_DOMAINS,
                            redirect_uris=REDIRECT_URIS)
     headers = {"authorization": tenant.api_key, "wix-site-id": tenant.site_id}
     assert b.create(**headers) == 200
     (key,) = a.services.store.tenancy.site_api_keys(tenant.site_id)
     assert a.services.store.tenancy.revoke_api_key(key.id, 1)
+    return headers
+
+
+def test_an_api_key_revoked_elsewhere_stops_within_a_second(two: tuple[Instance, Instance]) -> None:
+    a, b = two
+    headers = _key_used_by_b_then_revoked_by_a(a, b)
+    b.later = REVOCATION_SECONDS + 0.01
+    assert b.create(**headers) == 401
+
+
+def test_a_change_notification_forgets_the_keys_at_once(two: tuple[Instance, Instance]) -> None:
+    a, b = two
+    headers = _key_used_by_b_then_revoked_by_a(a, b)
     b.services.changes.publish("api_keys")  # what PostgreSQL's trigger and LISTEN deliver
     assert b.create(**headers) == 401
 
