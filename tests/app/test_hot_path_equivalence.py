@@ -15,13 +15,17 @@ from urllib.parse import quote, urlencode
 import jwt
 import pytest
 from jwt.algorithms import ECAlgorithm
+from starlette.testclient import TestClient
 
 from headless_redirects.domain.intent_shapes import fast_request
 from headless_redirects.domain.intents import AppRules, check_against_apps, parse_request
 from headless_redirects.logs import configure
+from headless_redirects.settings import Settings
 from headless_redirects.web import middleware
+from headless_redirects.web.app import create_app
+from headless_redirects.web.hotpath import Edge
 from tests.app import test_create_session_rules as rules_table
-from tests.conftest import ALLOWED_DOMAINS, REDIRECT_URIS, World
+from tests.conftest import ALLOWED_DOMAINS, REDIRECT_URIS, SESSION_PATH, World
 
 
 @pytest.fixture
@@ -161,3 +165,82 @@ def test_the_url_is_encoded_as_urlencode_encodes_it(world: World) -> None:
     session = r.json()["redirectSession"]
     details = session["urlDetails"]
     assert session["fullUrl"] == details["endpoint"] + "?" + urlencode(details["searchParams"], quote_via=quote)
+
+
+# --- The Edge answers the hot paths' common requests as the middleware chain does ---------------
+
+ORIGIN = "http://localhost:3000"  # allowed for the world's site (tests/app/test_cors.py)
+
+
+def _answer(response: Any) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Status, headers and body, with the request id (new each time) checked and set aside."""
+    names = [k for k, _ in response.headers.raw]
+    assert names.count(b"x-wix-request-id") == 1 and names[-1] == b"x-wix-request-id"
+    return response.status_code, response.headers.raw[:-1], response.content
+
+
+def test_the_edge_answers_as_the_middleware_chain(world: World) -> None:
+    edge = world.client.app
+    assert isinstance(edge, Edge)
+    chain = TestClient(edge.app, raise_server_exceptions=False)  # RequestId -> Cors -> HotPath -> Starlette
+    token = world.visitor()["access_token"]
+    session = world.create({"ecomCheckout": {"checkoutId": rules_table.GUID}}, token).json()["redirectSession"]
+    code = session["shortUrl"].rsplit("/", 1)[1]
+    token_body = {"clientId": world.tenant.client_id, "grantType": "anonymous"}
+    create = {"ecomCheckout": {"checkoutId": rules_table.GUID}}
+    # Requests whose answers are the same each time: compared whole.
+    same: list[tuple[str, str, dict[str, Any]]] = [
+        ("GET", "/r/" + code, {}),
+        ("HEAD", "/r/" + code, {}),
+        ("GET", "/r/" + "A" * 22, {}),                    # no such session: the 404 page
+        ("GET", "/r/short", {}),
+        ("POST", "/oauth2/token", {"json": {"grantType": "anonymous"}, "headers": {"Origin": ORIGIN}}),
+        ("POST", "/oauth2/token", {"content": b"{", "headers": {"content-type": "application/json"}}),
+        ("POST", "/oauth2/token", {"json": {**token_body, "grantType": "password"},
+                                   "headers": {"Origin": "https://evil.example.com"}}),
+        ("POST", SESSION_PATH, {"json": create, "headers": {"Origin": ORIGIN}}),  # no token: 401
+        ("POST", SESSION_PATH, {"json": {"login": []}, "headers": {"Authorization": token, "Origin": ORIGIN}}),
+    ]
+    for method, path, kwargs in same:
+        through_edge = _answer(world.client.request(method, path, follow_redirects=False, **kwargs))
+        through_chain = _answer(chain.request(method, path, follow_redirects=False, **kwargs))
+        assert through_edge == through_chain, (method, path)
+    # Requests that make something new (a token, a session): the same status and headers.
+    for path, kwargs in [
+        ("/oauth2/token", {"json": token_body}),
+        ("/oauth2/token", {"json": token_body, "headers": {"Origin": ORIGIN}}),
+        ("/oauth2/token", {"json": token_body, "headers": {"Origin": "https://evil.example.com"}}),
+        (SESSION_PATH, {"json": create, "headers": {"Authorization": token, "Origin": ORIGIN}}),
+        (SESSION_PATH, {"json": create, "headers": {"Authorization": token}}),
+    ]:
+        edge_status, edge_headers, _ = _answer(world.client.post(path, **kwargs))
+        chain_status, chain_headers, _ = _answer(chain.post(path, **kwargs))
+        assert edge_status == chain_status == 200
+        assert [(k, v) for k, v in edge_headers if k != b"content-length"] == [
+            (k, v) for k, v in chain_headers if k != b"content-length"], path
+    origin_headers = dict(world.client.post("/oauth2/token", json=token_body, headers={"Origin": ORIGIN}).headers)
+    assert origin_headers["access-control-allow-origin"] == ORIGIN and origin_headers["vary"] == "Origin"
+    # An idempotent create answered by one and replayed by the other.
+    headers = {"Authorization": token, "Idempotency-Key": "edge-1"}
+    first = world.client.post(SESSION_PATH, json=create, headers=headers)
+    replay = chain.post(SESSION_PATH, json=create, headers=headers)
+    assert first.status_code == replay.status_code == 200 and first.content == replay.content
+    assert replay.headers["idempotent-replayed"] == "true"
+    assert world.client.post(SESSION_PATH, json=create, headers=headers).headers["idempotent-replayed"] == "true"
+
+
+def test_the_edge_counts_and_logs_its_requests_once(world: World, json_logs: io.StringIO) -> None:
+    settings = world.services.settings
+    app = create_app(Settings(database_url=settings.database_url, public_url=settings.public_url,
+                              access_log=True, metrics=True), services=world.services)
+    client = TestClient(app)
+    r = client.get("/r/" + "A" * 22)
+    assert r.status_code == 404
+    lines = [json.loads(line) for line in json_logs.getvalue().splitlines() if '"route"' in line]
+    assert [(x["method"], x["route"], x["status"], x["request_id"]) for x in lines] == [
+        ("GET", "/r/{code}", 404, r.headers["x-wix-request-id"])]
+    assert client.post("/oauth2/token", json={"clientId": world.tenant.client_id, "grantType": "anonymous"}
+                       ).status_code == 200
+    exposition = client.get("/metrics").text
+    assert 'headless_redirects_requests_total{method="GET",route="/r/{code}",status="404"} 1.0' in exposition
+    assert 'headless_redirects_requests_total{method="POST",route="/oauth2/token",status="200"} 1.0' in exposition

@@ -11,10 +11,9 @@ from ..bootstrap import bootstrap
 from ..logs import configure as configure_logs
 from ..settings import Settings
 from . import account, checkout, health, hosted, identity_api, oauth, openapi, session_api
-from .background import StartBackground
 from .cors import Cors
 from .errors import exception_handlers
-from .hotpath import HotPath
+from .hotpath import Edge, HotPath
 from .metrics import Metrics, learn_routes
 from .middleware import RequestIdMiddleware, TrustedProxies
 from .services import Services
@@ -44,12 +43,13 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True,
     )
     app.state.services = services
     learn_routes(app.routes)  # metrics and access lines name routes by template only
-    # Outermost, so that even a 500 written by Starlette's error middleware carries the id.
-    wrapped = RequestIdMiddleware(Cors(HotPath(app, services), services), access_log=settings.access_log,
-                                  metrics=metrics, trusted_proxies=TrustedProxies(settings.trusted_networks))
-    outermost = StartBackground(wrapped, services)
-    outermost.services = services
-    return outermost
+    hot = HotPath(app, services)
+    cors = Cors(hot, services)
+    # Outermost in the chain, so that even a 500 written by Starlette's error middleware carries
+    # the id; the Edge answers the hot paths' common requests with the same parts inline.
+    ids = RequestIdMiddleware(cors, access_log=settings.access_log, metrics=metrics,
+                              trusted_proxies=TrustedProxies(settings.trusted_networks))
+    return Edge(ids, hot, ids, cors, services)
 
 
 def app_from_env() -> ASGIApp:

@@ -19,6 +19,7 @@ once a second.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -29,7 +30,7 @@ from ..storage.tenancy import AppRow
 from .errors import is_api_path
 from .services import Services
 
-__all__ = ["ALLOWED_HEADERS", "Cors", "OriginCache", "act_for"]
+__all__ = ["ALLOWED_HEADERS", "Cors", "OriginCache", "act_for", "header", "response_headers"]
 
 # Request headers a browser client may send (the official SDK's, and ours).
 ALLOWED_HEADERS = frozenset({"authorization", "content-type", "wix-site-id", "x-wix-linguist", "x-wix-bi-gateway",
@@ -90,38 +91,34 @@ class Cors:
         if scope["type"] != "http" or not is_api_path(scope["path"]):
             await self.app(scope, receive, send)
             return
-        raw_origin = _header(scope, b"origin")
+        raw_origin = header(scope, b"origin")
         if raw_origin is None:
             await self.app(scope, receive, send)
             return
-        await self.origins.refresh_if_due()
-        origin = canonical_origin(raw_origin) or ""
-        clients, sites = self.origins.allowed(origin) if origin else (frozenset(), frozenset())
-        if scope["method"] == "OPTIONS" and _header(scope, b"access-control-request-method") is not None:
+        clients, sites = await self.allowed(raw_origin)
+        if scope["method"] == "OPTIONS" and header(scope, b"access-control-request-method") is not None:
             await self._preflight(scope, send, raw_origin, bool(clients))
             return
         state = scope.setdefault("state", {})
 
         async def send_with_cors(message: Message) -> None:
             if message["type"] == "http.response.start":
-                acting = state.get(_KEY)
-                if acting is None:
-                    allowed = bool(clients)
-                else:
-                    allowed = acting[1] in (clients if acting[0] == "client" else sites)
-                headers = [*message.get("headers", []), (b"vary", b"Origin")]
-                if allowed:
-                    headers += [(b"access-control-allow-origin", raw_origin.encode("latin-1")),
-                                (b"access-control-expose-headers", b"x-wix-request-id")]
-                message["headers"] = headers
+                message["headers"] = [*message.get("headers", []),
+                                      *response_headers(state, raw_origin, clients, sites)]
             await send(message)
 
         await self.app(scope, receive, send_with_cors)
 
+    async def allowed(self, raw_origin: str) -> tuple[frozenset[str], frozenset[str]]:
+        """(client ids, site ids) that the ``Origin`` header ``raw_origin`` is allowed for."""
+        await self.origins.refresh_if_due()
+        origin = canonical_origin(raw_origin) or ""
+        return self.origins.allowed(origin) if origin else (frozenset(), frozenset())
+
     async def _preflight(self, scope: Scope, send: Send, origin: str, allowed: bool) -> None:
         headers = [(b"vary", b"Origin"), (b"content-length", b"0")]
         if allowed:
-            requested = (_header(scope, b"access-control-request-headers") or "").lower()
+            requested = (header(scope, b"access-control-request-headers") or "").lower()
             names = [h.strip() for h in requested.split(",") if h.strip() in ALLOWED_HEADERS]
             headers += [(b"access-control-allow-origin", origin.encode("latin-1")),
                         (b"access-control-allow-methods", b"GET, POST"),
@@ -132,7 +129,23 @@ class Cors:
         await send({"type": "http.response.body", "body": b""})
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def response_headers(state: dict[str, Any], raw_origin: str, clients: frozenset[str],
+                     sites: frozenset[str]) -> list[tuple[bytes, bytes]]:
+    """The CORS headers of an actual response (not a preflight) to a request from ``raw_origin``
+    (its ``Origin`` header), allowed for ``clients`` and ``sites``; ``state`` says whom the
+    request acted for (``act_for``)."""
+    acting = state.get(_KEY)
+    if acting is None:
+        allowed = bool(clients)
+    else:
+        allowed = acting[1] in (clients if acting[0] == "client" else sites)
+    if allowed:
+        return [(b"vary", b"Origin"), (b"access-control-allow-origin", raw_origin.encode("latin-1")),
+                (b"access-control-expose-headers", b"x-wix-request-id")]
+    return [(b"vary", b"Origin")]
+
+
+def header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope["headers"]:
         if key == name:
             return str(value.decode("latin-1"))

@@ -11,6 +11,7 @@ the rest of the app.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -19,15 +20,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..domain.intents import INTENTS
 from ..service import counters
-from .cors import act_for
-from .errors import api_error, log_unhandled
+from .cors import Cors, act_for, header, response_headers
+from .errors import api_error, is_api_path, log_unhandled
 from .idempotent import idempotent_create
+from .metrics import SHORT_LINK, route_label
+from .middleware import REQUEST_ID_HEADER, RequestIdMiddleware
 from .oauth import NO_STORE, token_body, token_params
 from .pages import render_message
 from .responses import decode_json, read_limited
 from .services import Services
 
-__all__ = ["SESSION_ROUTES", "HotPath"]
+__all__ = ["SESSION_ROUTES", "Edge", "HotPath"]
 
 # Create Redirect Session answers on three paths; the official SDK calls the first.
 SESSION_ROUTES = (
@@ -40,16 +43,23 @@ _encode = msgspec.json.Encoder().encode
 _INTENTS = frozenset(INTENTS)
 _JSON = (b"content-type", b"application/json")
 _NO_STORE = [(k.encode(), v.encode()) for k, v in NO_STORE.items()]
-_REDIRECT_HEADERS = [(b"referrer-policy", b"no-referrer"), (b"cache-control", b"no-store"),
-                     (b"content-length", b"0")]
+_REDIRECT_HEADERS = [(b"referrer-policy", b"no-referrer"), (b"cache-control", b"no-store")]
+REQUEST_ID = REQUEST_ID_HEADER.encode()
+
+
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]  # status, headers, body
+Handler = Callable[[Scope, Receive], Awaitable[Answer]]
 
 
 class HotPath:
+    """The hot paths' handlers, and the ASGI app that answers them (else hands on to ``app``)
+    inside the middleware chain; ``Edge`` answers their common requests before that chain."""
+
     def __init__(self, app: ASGIApp, services: Services) -> None:
         self.app = app
         self.services = services
         self.limit = services.settings.max_body_bytes
-        self.routes: dict[str, Any] = {"/oauth2/token": self.token}
+        self.routes: dict[str, Handler] = {"/oauth2/token": self.token}
         for path in SESSION_ROUTES:
             self.routes[path] = self.create_session
 
@@ -59,7 +69,7 @@ class HotPath:
             method = scope["method"]
             if path.startswith("/r/"):
                 if method in ("GET", "HEAD"):
-                    await self.guard(self.short_link, scope, receive, send)
+                    await _send(send, *await self.guard(self.short_link, scope, receive))
                 else:
                     await render_message(None, 405, "error", headers={"allow": "GET, HEAD"})(scope, receive, send)
                 return
@@ -67,34 +77,30 @@ class HotPath:
             if handler is not None:
                 if method != "POST":
                     handler = _method_not_allowed
-                await self.guard(handler, scope, receive, send)
+                await _send(send, *await self.guard(handler, scope, receive))
                 return
         await self.app(scope, receive, send)
 
-    async def guard(self, handler: Any, scope: Scope, receive: Receive, send: Send) -> None:
+    async def guard(self, handler: Handler, scope: Scope, receive: Receive) -> Answer:
         try:
-            await handler(scope, receive, send)
+            return await handler(scope, receive)
         except Exception as exc:  # noqa: BLE001 - every error gets the documented body
             status, body, headers = api_error(exc)
             if status == 500:
                 log_unhandled(exc, scope.get("state", {}).get("request_id"))
-            extra = [(k.encode(), v.encode()) for k, v in headers.items()]
-            await _send(send, status, _encode(body), [_JSON, *extra])
+            return status, [_JSON, *((k.encode(), v.encode()) for k, v in headers.items())], _encode(body)
 
     # --- handlers ------------------------------------------------------------------------------
 
-    async def short_link(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def short_link(self, scope: Scope, receive: Receive) -> Answer:
         services = self.services
         found = await services.db.run(services.sessions.short_link, scope["path"][3:])
         if found is None or found[1] <= time.time():
             page = render_message(None, 404 if found is None else 410, "not_found" if found is None else "expired")
-            await page(scope, receive, send)
-            return
-        await send({"type": "http.response.start", "status": 302,
-                    "headers": [(b"location", found[0].encode()), *_REDIRECT_HEADERS]})
-        await send({"type": "http.response.body", "body": b""})
+            return page.status_code, [h for h in page.raw_headers if h[0] != b"content-length"], bytes(page.body)
+        return 302, [(b"location", found[0].encode()), *_REDIRECT_HEADERS], b""
 
-    async def token(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def token(self, scope: Scope, receive: Receive) -> Answer:
         headers = _headers(scope)
         body = await read_limited(receive, headers.get(b"content-length"), self.limit)
         params = token_params(body, headers.get(b"content-type", b"").decode("latin-1"))
@@ -102,10 +108,10 @@ class HotPath:
         issued = await self.services.db.run(tokens.prepare_grant, params, _text(headers, b"authorization"),
                                              scope.setdefault("state", {}))
         result = issued.answer(await tokens.signer.sign(issued.claims))  # signed off the loop
-        await _send(send, 200, token_body(result), [_JSON, *_NO_STORE])
         _count_token(params["grant_type"])
+        return 200, [_JSON, *_NO_STORE], token_body(result)
 
-    async def create_session(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def create_session(self, scope: Scope, receive: Receive) -> Answer:
         services = self.services
         headers = _headers(scope)
         # Authentication first: an anonymous caller learns nothing about the body's validity.
@@ -118,8 +124,7 @@ class HotPath:
         raw = await read_limited(receive, headers.get(b"content-length"), self.limit)
         key = _text(headers, b"idempotency-key")
         if key is not None:
-            await idempotent_create(services, send, caller, key, raw, _text(headers, b"x-wix-linguist"))
-            return
+            return await idempotent_create(services, caller, key, raw, _text(headers, b"x-wix-linguist"))
         linguist = _text(headers, b"x-wix-linguist")
         # The common shapes straight from the bytes; anything else (and every refusal) through
         # the full validator, which lists every violation.
@@ -130,8 +135,69 @@ class HotPath:
             intent = _intent_of(body)
         else:
             result, intent = created
-        await _send(send, 200, _encode(result), [_JSON])
         _count_session(intent)
+        return 200, [_JSON], _encode(result)
+
+
+class Edge:
+    """The outermost ASGI app. The hot paths' common requests (a short link's GET or HEAD, a
+    POST to the token or session endpoints) are answered here, with what the middleware chain
+    adds (the request id, CORS, metrics, the access line) done inline: measured, the chain's
+    layers and their per-request ``send`` wrappers cost a served short link more than its
+    storage work. Everything else, those paths' other methods and CORS preflights included,
+    goes through the chain (``app``), which does the same for them as middleware. The first
+    call also starts the instance's background work (webhooks, the expiry sweeper)."""
+
+    def __init__(self, app: ASGIApp, hot: HotPath, ids: RequestIdMiddleware, cors: Cors,
+                 services: Services) -> None:
+        self.app = app
+        self.hot = hot
+        self.ids = ids
+        self.cors = cors
+        self.services = services
+        self.started = False
+        # path -> (handler, route label, whether CORS applies)
+        self.posts: dict[str, tuple[Handler, str, bool]] = {
+            path: (handler, route_label(path), is_api_path(path)) for path, handler in hot.routes.items()}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self.started:
+            self.started = True
+            if self.services.settings.webhook_dispatcher:
+                self.services.dispatcher.start()
+        if scope["type"] == "http":
+            method = scope["method"]
+            if method == "POST":
+                route = self.posts.get(scope["path"])
+                if route is not None:
+                    await self.answer(scope, receive, send, *route)
+                    return
+            elif method in ("GET", "HEAD") and scope["path"].startswith("/r/"):
+                await self.answer(scope, receive, send, self.hot.short_link, SHORT_LINK, False)
+                return
+        await self.app(scope, receive, send)
+
+    async def answer(self, scope: Scope, receive: Receive, send: Send, handler: Handler, label: str,
+                     api: bool) -> None:
+        ids = self.ids
+        request_id = ids.begin(scope)
+        started = time.perf_counter()
+        status = 0
+        try:
+            raw_origin = header(scope, b"origin") if api else None
+            if raw_origin is None:
+                status, headers, body = await self.hot.guard(handler, scope, receive)
+                headers = [*headers, (b"content-length", str(len(body)).encode()), (REQUEST_ID, request_id.encode())]
+            else:
+                clients, sites = await self.cors.allowed(raw_origin)
+                status, headers, body = await self.hot.guard(handler, scope, receive)
+                headers = [*headers, (b"content-length", str(len(body)).encode()),
+                           *response_headers(scope["state"], raw_origin, clients, sites),
+                           (REQUEST_ID, request_id.encode())]
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+        finally:
+            ids.finish(scope, label, status, request_id, started)
 
 
 _token_counters: dict[str, Any] = {}
@@ -156,7 +222,7 @@ def _count_session(intent: str) -> None:
     counter.inc()
 
 
-async def _method_not_allowed(scope: Scope, receive: Receive, send: Send) -> None:
+async def _method_not_allowed(scope: Scope, receive: Receive) -> Answer:
     raise HTTPException(405, "Method Not Allowed", headers={"allow": "POST"})
 
 
@@ -169,7 +235,7 @@ def _text(headers: dict[bytes, bytes], name: bytes) -> str | None:
     return None if value is None else value.decode("latin-1")
 
 
-async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
     await send({"type": "http.response.start", "status": status,
                 "headers": [*headers, (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})

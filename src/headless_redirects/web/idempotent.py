@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import msgspec
-from starlette.types import Send
 
 from ..domain.intents import INTENTS
 from ..service import counters
@@ -18,15 +17,16 @@ _encode = msgspec.json.Encoder().encode
 _JSON = (b"content-type", b"application/json")
 
 
-async def idempotent_create(services: Services, send: Send, caller: Caller, key: str, raw: bytes,
-                            linguist: str | None) -> None:
+async def idempotent_create(services: Services, caller: Caller, key: str, raw: bytes,
+                            linguist: str | None) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """The answer (status, headers, body) of a create under ``key``: a replay of the first
+    answer to the same request, or a refusal (409, 422), or the first answer, stored."""
     idempotency = services.idempotency
     key_hash = idempotency.key_hash(caller, key)
     taken = await services.db.run(idempotency.take, key_hash, idempotency.request_hash(raw, linguist))
     if taken.outcome == "replay":
         assert taken.status_code is not None and taken.response is not None
-        await _answer(send, taken.status_code, taken.response.encode(), [(b"idempotent-replayed", b"true")])
-        return
+        return taken.status_code, [_JSON, (b"idempotent-replayed", b"true")], taken.response.encode()
     try:
         body = decode_json(raw)
         result = await services.db.run(services.sessions.create, caller, body, linguist, key_hash)
@@ -37,12 +37,6 @@ async def idempotent_create(services: Services, send: Send, caller: Caller, key:
         else:  # our failure: forget the key so that a retry runs
             await services.db.run(idempotency.store.release, key_hash)
         raise
-    await _answer(send, 200, _encode(result), [])
     intent = next((k for k in body if k in INTENTS), "other")  # a created session's body names its intent
     counters.sessions_created.labels(intent).inc()
-
-
-async def _answer(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]]) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [_JSON, *extra, (b"content-length", str(len(body)).encode())]})
-    await send({"type": "http.response.body", "body": body})
+    return 200, [_JSON], _encode(result)

@@ -102,16 +102,32 @@ class RequestIdMiddleware:
             scope["scheme"] = proto.decode()
         return request_id
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    def begin(self, scope: Scope) -> str:
+        """The request's id (a trusted proxy's, else a new one), kept in ``scope["state"]``."""
         request_id = None
         peer = scope.get("client")
         if self.proxies and peer and self.proxies.trusts(peer[0]):
             request_id = self._from_proxy(scope)
         request_id = request_id or new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
+        return request_id
+
+    def finish(self, scope: Scope, label: str, status: int, request_id: str, started: float) -> None:
+        """Count the request (``label``: its route template) and write its access line."""
+        seconds = time.perf_counter() - started
+        if self.metrics is not None:
+            self.metrics.observe_route(scope["method"], label, status, seconds)
+        if self.access_log:
+            route = getattr(scope.get("route"), "path", None) or label
+            client = scope.get("client")
+            access_line(scope["method"], route, status, request_id, round(seconds * 1000, 3),
+                        client[0] if client else None)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = self.begin(scope)
         status = 0
         started = time.perf_counter()
 
@@ -125,15 +141,7 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            seconds = time.perf_counter() - started
-            label = route_label(scope["path"])
-            if self.metrics is not None:
-                self.metrics.observe_route(scope["method"], label, status, seconds)
-            if self.access_log:
-                route = getattr(scope.get("route"), "path", None) or label
-                client = scope.get("client")
-                access_line(scope["method"], route, status, request_id, round(seconds * 1000, 3),
-                            client[0] if client else None)
+            self.finish(scope, route_label(scope["path"]), status, request_id, started)
 
 
 def access_line(method: str, route: str, status: int, request_id: str, duration_ms: float,
