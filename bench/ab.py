@@ -29,7 +29,7 @@ if str(ROOT) not in sys.path:
 
 from bench.peers import ensure_tools  # noqa: E402
 from bench.run import REDIRECT_URI, free_port, process  # noqa: E402
-from bench.served import target  # noqa: E402
+from bench.served import ENDPOINTS, target  # noqa: E402
 
 
 def server(tmp: str, name: str, pythonpath: str | None) -> tuple[list[str], dict[str, str], str, dict[str, str]]:
@@ -62,7 +62,7 @@ def rate(wrk: str, url: str, lua: str, seconds: int) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--before", required=True, help="a source folder (holding headless_redirects)")
-    parser.add_argument("--endpoint", default="anonymous", choices=["short", "session", "anonymous"])
+    parser.add_argument("--endpoint", default="anonymous", choices=ENDPOINTS)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--duration", type=int, default=3)
     args = parser.parse_args()

@@ -77,13 +77,20 @@ def post_lua(body: object, headers: dict[str, str]) -> str:
     return lua + "".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}\n" for k, v in headers.items())
 
 
+ENDPOINTS = ["short", "session", "anonymous", "refresh"]
+
+
 def target(url: str, client_id: str, endpoint: str) -> tuple[str, str]:
-    """The URL and wrk script of ``endpoint`` (short, session, anonymous) on a running ``serve``,
-    with the visitor token and session it needs made first."""
+    """The URL and wrk script of ``endpoint`` (short, session, anonymous, refresh) on a running
+    ``serve``, with the visitor token and session it needs made first."""
     token_body = {"clientId": client_id, "grantType": "anonymous"}
     if endpoint == "anonymous":
         return url + "/oauth2/token", post_lua(token_body, JSON_TYPE)
-    access = str(post_json(url + "/oauth2/token", token_body)["access_token"])
+    visitor = post_json(url + "/oauth2/token", token_body)
+    if endpoint == "refresh":  # the bench's refresh row (bench/run.py)
+        return url + "/oauth2/token", post_lua({"clientId": client_id, "grantType": "refresh_token",
+                                                "refreshToken": visitor["refresh_token"]}, JSON_TYPE)
+    access = str(visitor["access_token"])
     path = url + "/_api/redirects-api/v1/redirect-session"
     if endpoint == "session":
         return path, post_lua(SESSION_BODY, {**JSON_TYPE, "Authorization": access})
@@ -96,7 +103,7 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--endpoint", nargs="*", default=["short"], choices=["short", "session", "anonymous"])
+    parser.add_argument("--endpoint", nargs="*", default=["short"], choices=ENDPOINTS)
     parser.add_argument("--before", default="", help="a source folder (holding headless_redirects) to compare")
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the served runs")
     args = parser.parse_args()
