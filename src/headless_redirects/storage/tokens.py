@@ -42,6 +42,14 @@ class TokenRepository:
                                         .where(revocations.c.id.in_([p("a"), p("b")])))
         self._refresh_token = c(sa.select(*named_columns(refresh_tokens, RefreshTokenRow))
                                 .where(refresh_tokens.c.token_hash == p("token_hash")))
+        # The refresh grant's one read: the token's row and the latest revocation of its subject
+        # or family, together.
+        self._refresh_and_revoked = c(
+            sa.select(*named_columns(refresh_tokens, RefreshTokenRow),
+                      sa.select(sa.func.max(revocations.c.revoked_before))
+                      .where(revocations.c.id.in_([refresh_tokens.c.subject_id, refresh_tokens.c.family_id]))
+                      .scalar_subquery())
+            .where(refresh_tokens.c.token_hash == p("token_hash")))
         self._insert_refresh = c(refresh_tokens.insert().values({col.name: p(col.name) for col in refresh_tokens.c}))
 
     def insert_refresh_step(self, token: RefreshTokenRow) -> tuple[Compiled, dict[str, Any]]:
@@ -54,6 +62,14 @@ class TokenRepository:
     def refresh_token(self, token_hash: str) -> RefreshTokenRow | None:
         row = self.fast.one(self._refresh_token, {"token_hash": token_hash})
         return None if row is None else RefreshTokenRow(*row)
+
+    def refresh_token_and_revocation(self, token_hash: str) -> tuple[RefreshTokenRow, int | None] | None:
+        """The row of a refresh token and the latest revocation (Unix ms) of its subject or
+        family (``revoked_before`` of both), read in one statement; ``None`` if no such token."""
+        row = self.fast.one(self._refresh_and_revoked, {"token_hash": token_hash})
+        if row is None:
+            return None
+        return RefreshTokenRow(*row[:-1]), None if row[-1] is None else int(row[-1])
 
     def rotate_refresh_token(self, old_hash: str, new: RefreshTokenRow, now: int) -> bool:
         """Mark ``old_hash`` rotated and store ``new``, atomically; ``False`` if another request

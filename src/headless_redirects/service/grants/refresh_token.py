@@ -37,16 +37,16 @@ class RefreshTokenGrant(Grant):
                 acting: MutableMapping[str, Any] | None = None) -> Issued:
         store = self.issuer.store
         now = int(time.time())
-        row = store.tokens.refresh_token(refresh_key(refresh_token))
-        if row is None or (client_id is not None and row.client_id != client_id):
+        found = store.tokens.refresh_token_and_revocation(refresh_key(refresh_token))
+        if found is None or (client_id is not None and found[0].client_id != client_id):
             raise InvalidGrant("the refresh token is invalid or was issued to another client")
+        row, revoked_before = found
         client_id = row.client_id
         act_for(acting, client_id=client_id)
         if row.revoked_at is not None:
             raise InvalidGrant("the refresh token was revoked")
         if row.expires_at <= now:
             raise InvalidGrant("the refresh token has expired")
-        revoked_before = store.tokens.revoked_before(row.subject_id, row.family_id)
         if revoked_before is not None and row.issued_at_ms < revoked_before:
             raise InvalidGrant("the refresh token was revoked")
         if not self.issuer.settings.strict_refresh_rotation:
