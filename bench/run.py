@@ -139,8 +139,8 @@ def prepare_codes(database_url: str, tenant: dict[str, str], count: int, path: P
     import sqlalchemy as sa
 
     from headless_redirects.domain.pkce import challenge
+    from headless_redirects.service.grants.authorization_code import code_key, new_code
     from headless_redirects.service.members import MemberService
-    from headless_redirects.service.secrets import digest, new_secret
     from headless_redirects.storage.database import Database
     from headless_redirects.storage.identity import IdentityStore
     from headless_redirects.storage.tables import authorization_codes
@@ -150,8 +150,8 @@ def prepare_codes(database_url: str, tenant: dict[str, str], count: int, path: P
     now = int(time.time())
     rows, lines = [], []
     for _ in range(count):
-        code = new_secret("hrc_")
-        rows.append({"code_hash": digest(code), "site_id": tenant["siteId"], "client_id": tenant["clientId"],
+        code = new_code()
+        rows.append({"code_hash": code_key(code), "site_id": tenant["siteId"], "client_id": tenant["clientId"],
                      "member_id": member.id, "redirect_uri": REDIRECT_URI, "scope": "offline_access",
                      "code_challenge": challenge(VERIFIER, "S256"), "code_challenge_method": "S256",
                      "nonce": None, "created_at": now, "expires_at": now + 600, "redeemed_at": None,

@@ -169,3 +169,41 @@ def test_refresh_tokens_issued_before_they_were_time_ordered_still_refresh_and_r
     assert world.client.post("/oauth2/revoke", data={"token": earlier}).status_code == 200
     r = world.client.post("/oauth2/token", json=grant)
     assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+
+
+def test_codes_are_stored_in_issue_order_and_earlier_codes_still_redeem(world: World) -> None:
+    """Authorization codes are stored under a time-ordered key (their issue time, then their
+    digest); a code stored under the plain SHA-256 digest by an earlier release still redeems."""
+    import time
+
+    from headless_redirects.domain.pkce import challenge
+    from headless_redirects.service.grants.authorization_code import code_key, new_code_row
+    from headless_redirects.service.secrets import digest, new_secret
+    from headless_redirects.storage.identity import AuthorizationCodeRow
+
+    member = world.services.members.create(world.tenant.site_id, "codes@example.com", "a long password")
+    verifier = "v" * 43
+    params = {"redirectUri": "https://shop.example.com/callback", "scope": "",
+              "codeChallenge": challenge(verifier, "S256"), "codeChallengeMethod": "S256"}
+    issued = []
+    for _ in range(3):
+        code, row = new_code_row(site_id=world.tenant.site_id, client_id=world.tenant.client_id,
+                                 member_id=member.id, params=params, ttl=60)
+        assert row.code_hash == code_key(code) != digest(code) and len(row.code_hash) == 64
+        issued.append(row.code_hash)
+        time.sleep(0.002)
+    assert issued == sorted(issued)  # later codes, higher keys
+    earlier = new_secret("hrc_")
+    now = int(time.time())
+    world.services.identity.insert_code(AuthorizationCodeRow(
+        code_hash=digest(earlier), site_id=world.tenant.site_id, client_id=world.tenant.client_id,
+        member_id=member.id, redirect_uri=params["redirectUri"], scope="", code_challenge=params["codeChallenge"],
+        code_challenge_method="S256", nonce=None, created_at=now, expires_at=now + 60))
+    assert code_key(earlier) == digest(earlier)
+    world.services.identity.insert_code(row)  # the last new one
+    for redeemed in (earlier, code):
+        grant = {"clientId": world.tenant.client_id, "grantType": "authorization_code", "code": redeemed,
+                 "codeVerifier": verifier, "redirectUri": params["redirectUri"]}
+        r = world.client.post("/oauth2/token", json=grant)
+        assert r.status_code == 200, r.text
+        assert world.client.post("/oauth2/token", json=grant).json()["error"] == "invalid_grant"  # once only
