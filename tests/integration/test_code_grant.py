@@ -170,3 +170,22 @@ def test_logout_on_one_instance_kills_the_tokens_on_another(member_world: World)
                                       "refreshToken": tokens["refresh_token"]})
     assert _error(r) == (400, "invalid_grant")
     b_app.services.db.dispose()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("change", ["block", "delete"])
+def test_a_code_dies_with_its_members_approval(member_world: World, change: str) -> None:
+    """The member is read with the code (one statement): blocked or deleted after the code was
+    issued, the code is refused, and a code of a member approved again is honoured."""
+    w = member_world
+    code = login_for_code(w)
+    member = w.services.identity.member_by_email(w.tenant.site_id, EMAIL)
+    assert member is not None
+    if change == "block":
+        assert w.services.identity.update_member(member.id, status="BLOCKED")
+    else:
+        assert w.services.identity.delete_member(member.id)
+    r = exchange(w, code)
+    assert _error(r) == (400, "invalid_grant") and "blocked or deleted" in r.json()["error_description"]
+    if change == "block":
+        w.services.identity.update_member(member.id, status="APPROVED")
+        assert exchange(w, code).status_code == 200  # the refused exchange did not spend it

@@ -90,9 +90,13 @@ class IdentityStore:
         # Read by column name: the SELECT names AuthorizationCodeRow's fields, in their order.
         self._code = self.fast.compile(sa.select(*(authorization_codes.c[f.name] for f in fields(AuthorizationCodeRow)))
                                        .where(authorization_codes.c.code_hash == p("code_hash")))
-        # The member a code is redeemed for, read on every exchange: through SQLAlchemy's
-        # execution (a Core select per call) it was half of an exchange's CPU on the event loop
-        # (py-spy, served), and its connection's BEGIN committed the open group at once.
+        # The exchange's one read: the code, and the status of the member it was issued for
+        # (``None`` once the member is deleted), in one statement.
+        self._code_and_status = self.fast.compile(
+            sa.select(*(authorization_codes.c[f.name] for f in fields(AuthorizationCodeRow)),
+                      sa.select(members.c.status).where(members.c.id == authorization_codes.c.member_id)
+                      .scalar_subquery())
+            .where(authorization_codes.c.code_hash == p("code_hash")))
         self._member = self.fast.compile(sa.select(*named_columns(members, MemberRow)).where(members.c.id == p("id")))
         self._redeem = self.fast.compile(
             authorization_codes.update()
@@ -205,6 +209,11 @@ class IdentityStore:
     def code(self, code_hash: str) -> AuthorizationCodeRow | None:
         row = self.fast.one(self._code, {"code_hash": code_hash})
         return None if row is None else AuthorizationCodeRow(*row)
+
+    def code_and_member_status(self, code_hash: str) -> tuple[AuthorizationCodeRow, str | None] | None:
+        """A code and the status of its member (``None`` if the member is gone), in one read."""
+        row = self.fast.one(self._code_and_status, {"code_hash": code_hash})
+        return None if row is None else (AuthorizationCodeRow(*row[:-1]), row[-1])
 
     def redeem_code(self, code_hash: str, grant_id: str, now: int,
                     *also: tuple[Compiled, Mapping[str, Any]]) -> bool:

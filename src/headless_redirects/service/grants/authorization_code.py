@@ -74,17 +74,17 @@ class AuthorizationCodeGrant(Grant):
         code = params.get("code")
         if not code:
             raise InvalidRequest("code is required")
-        row = identity.code(code_key(code))
-        if row is None or row.client_id != client_id:
+        found = identity.code_and_member_status(code_key(code))  # the exchange's one read
+        if found is None or found[0].client_id != client_id:
             raise InvalidGrant("the code is invalid or was issued to another client")
+        row, member_status = found
         if row.redeemed_at is not None:
             if row.grant_id:
                 store.tokens.revoke(row.grant_id, now_ms() + 1)
             raise InvalidGrant("the code was already used; the tokens it issued are revoked")
         if row.expires_at <= time.time():
             raise InvalidGrant("the code has expired")
-        member = identity.get_member(row.member_id)
-        if member is None or member.status != "APPROVED":
+        if member_status != "APPROVED":
             raise InvalidGrant("the member was blocked or deleted after the code was issued")
         if (params.get("redirect_uri") or None) != row.redirect_uri:
             raise InvalidGrant("redirect_uri does not match the authorization request")
