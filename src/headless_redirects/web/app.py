@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True,
     # the id; the Edge answers the hot paths' common requests with the same parts inline.
     ids = RequestIdMiddleware(cors, access_log=settings.access_log, metrics=metrics,
                               trusted_proxies=TrustedProxies(settings.trusted_networks))
-    return Edge(ids, hot, ids, cors, services)
+    return Edge(ids, hot, cors, services)
 
 
 def app_from_env() -> ASGIApp:

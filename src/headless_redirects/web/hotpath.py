@@ -148,11 +148,9 @@ class Edge:
     goes through the chain (``app``), which does the same for them as middleware. The first
     call also starts the instance's background work (webhooks, the expiry sweeper)."""
 
-    def __init__(self, app: ASGIApp, hot: HotPath, ids: RequestIdMiddleware, cors: Cors,
-                 services: Services) -> None:
-        self.app = app
+    def __init__(self, chain: RequestIdMiddleware, hot: HotPath, cors: Cors, services: Services) -> None:
+        self.app = self.ids = chain  # the chain's outermost layer gives the request id
         self.hot = hot
-        self.ids = ids
         self.cors = cors
         self.services = services
         self.started = False
@@ -184,16 +182,13 @@ class Edge:
         started = time.perf_counter()
         status = 0
         try:
-            raw_origin = header(scope, b"origin") if api else None
-            if raw_origin is None:
-                status, headers, body = await self.hot.guard(handler, scope, receive)
-                headers = [*headers, (b"content-length", str(len(body)).encode()), (REQUEST_ID, request_id.encode())]
-            else:
-                clients, sites = await self.cors.allowed(raw_origin)
-                status, headers, body = await self.hot.guard(handler, scope, receive)
-                headers = [*headers, (b"content-length", str(len(body)).encode()),
-                           *response_headers(scope["state"], raw_origin, clients, sites),
-                           (REQUEST_ID, request_id.encode())]
+            origin = header(scope, b"origin") if api else None
+            cors = None if origin is None else (origin, *await self.cors.allowed(origin))
+            status, headers, body = await self.hot.guard(handler, scope, receive)
+            headers = [*headers, (b"content-length", str(len(body)).encode())]
+            if cors is not None:
+                headers += response_headers(scope["state"], *cors)
+            headers.append((REQUEST_ID, request_id.encode()))
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
         finally:
