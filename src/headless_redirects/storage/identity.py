@@ -88,15 +88,16 @@ class IdentityStore:
         self.fast = fast or Statements(db)
         p = sa.bindparam
         # Read by column name: the SELECT names AuthorizationCodeRow's fields, in their order.
-        self._code = self.fast.compile(sa.select(*(authorization_codes.c[f.name] for f in fields(AuthorizationCodeRow)))
-                                       .where(authorization_codes.c.code_hash == p("code_hash")))
+        code_columns = named_columns(authorization_codes, AuthorizationCodeRow)
+        by_hash = authorization_codes.c.code_hash == p("code_hash")
+        self._code = self.fast.compile(sa.select(*code_columns).where(by_hash))
         # The exchange's one read: the code, and the status of the member it was issued for
         # (``None`` once the member is deleted), in one statement.
         self._code_and_status = self.fast.compile(
-            sa.select(*(authorization_codes.c[f.name] for f in fields(AuthorizationCodeRow)),
+            sa.select(*code_columns,
                       sa.select(members.c.status).where(members.c.id == authorization_codes.c.member_id)
                       .scalar_subquery())
-            .where(authorization_codes.c.code_hash == p("code_hash")))
+            .where(by_hash))
         self._member = self.fast.compile(sa.select(*named_columns(members, MemberRow)).where(members.c.id == p("id")))
         self._redeem = self.fast.compile(
             authorization_codes.update()
