@@ -11,14 +11,14 @@ dictionary, handed to uvicorn so that its worker processes format their lines th
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import logging.config
-import threading
 import time
 from typing import IO, Any, Literal
 
 import msgspec
+
+from .loops import LoopCache
 
 __all__ = ["JsonFormatter", "LineStream", "TextFormatter", "configure", "logging_config"]
 
@@ -76,21 +76,11 @@ class LineStream(logging.StreamHandler):  # type: ignore[type-arg]
     def __init__(self, stream: IO[str] | None = None) -> None:
         super().__init__(stream)
         self._held: list[str] = []
-        self._loop: asyncio.AbstractEventLoop | None = None  # the last loop seen, and its thread
-        self._thread = 0
+        self._loops = LoopCache()
 
     def add_line(self, line: str) -> None:
         """Write ``line`` (terminated) now outside an event loop, else by the end of this turn."""
-        loop = self._loop
-        # ``asyncio.get_running_loop`` makes a ``getpid`` system call on every call (Python
-        # 3.11, measured: one per served request): the loop last seen is asked first. A thread
-        # runs one loop at a time, so that loop running on this thread is the running loop.
-        if loop is None or self._thread != threading.get_ident() or not loop.is_running():
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                loop = None
-            self._loop, self._thread = loop, threading.get_ident()
+        loop = self._loops.running()  # without Python 3.11's getpid per call (``loops``)
         self.acquire()
         try:
             held = self._held
