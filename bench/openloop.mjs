@@ -1,33 +1,46 @@
 // A constant-rate (open-loop) generator for requests that must differ, one body each (the
 // single-use authorization codes of SPEC §7's authorization_code row), which h2load cannot send.
-// Node's http client, not Python's asyncio: measured on the same server and row (refresh_token at
-// 1,500 req/s), the Python generator sharing the two cores reported a p99 of 128 ms where h2load
-// reported 21 ms; the p99 measured the generator. See bench/latency.py.
 //
 //   node bench/openloop.mjs <port> <path> <bodies file, one per line> <rate> <seconds> <connections> <content-type>
 //
 // Request i is due at start + i/rate whether or not earlier answers came; its latency counts from
 // then, so a late generator or a wait for a free connection counts against the server, never for
 // it. Prints {"rate", "achieved", "p99_ms", "errors"} as JSON. 127.0.0.1 only.
+//
+// HTTP/1.1 on plain keep-alive sockets (node:net), one request at a time on each, every request's
+// bytes built before the clock starts and an answer read no further than its status line,
+// Content-Length and body: measured (python bench/latency.py), Node's http client saturated near
+// 2,500 req/s on two cores shared with the server, and its own queueing then made the p99.
 import fs from "node:fs";
-import http from "node:http";
+import net from "node:net";
 
 const [port, path, file, rateText, secondsText, connectionsText, contentType] = process.argv.slice(2);
 const rate = Number(rateText);
 const bodies = fs.readFileSync(file, "utf8").split("\n").filter((line) => line.length > 0);
 const count = Math.min(bodies.length, Math.floor(rate * Number(secondsText)));
-const agent = new http.Agent({ keepAlive: true, maxSockets: Number(connectionsText) });
+const head = `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: ${contentType}\r\n`;
+const requests = bodies.slice(0, count).map((body) => {
+  const bytes = Buffer.from(body);
+  return Buffer.concat([Buffer.from(`${head}Content-Length: ${bytes.length}\r\n\r\n`), bytes]);
+});
+const END = Buffer.from("\r\n\r\n");
 const latencies = [];
+const waiting = []; // due requests with no free connection yet (indices, in order)
+const free = [];
 let errors = 0;
-let next = 0;
-const start = performance.now();
+let next = 0; // the next request to fall due
+let start = 0;
+let done = false;
 
 function finish() {
+  if (done) return;
+  done = true;
+  errors += count - latencies.length; // unanswered when the grace period ran out
   const elapsed = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
   const p99 = latencies.length ? latencies[Math.min(latencies.length - 1, Math.ceil(0.99 * latencies.length) - 1)] : null;
   console.log(JSON.stringify({ rate, achieved: count / elapsed, p99_ms: p99, errors }));
-  agent.destroy();
+  for (const connection of connections) connection.socket.destroy();
 }
 
 function answered(due, ok) {
@@ -36,26 +49,62 @@ function answered(due, ok) {
   if (latencies.length === count) finish();
 }
 
-function send(i) {
-  const due = start + (i * 1000) / rate;
-  const body = bodies[i];
-  const request = http.request(
-    { host: "127.0.0.1", port: Number(port), path, method: "POST", agent,
-      headers: { "content-type": contentType, "content-length": Buffer.byteLength(body) } },
-    (response) => {
-      response.resume();
-      response.on("end", () => answered(due, response.statusCode >= 200 && response.statusCode < 400));
-    },
-  );
-  request.on("error", () => answered(due, false));
-  request.end(body);
+// An answer's end: the header block's length and the body's, once the header block is in.
+function framing(buffer) {
+  const end = buffer.indexOf(END);
+  if (end < 0) return null;
+  const header = buffer.toString("latin1", 0, end).toLowerCase();
+  if (header.includes("\r\ntransfer-encoding:")) throw new Error("chunked answers are not read by this generator");
+  const match = /\r\ncontent-length:\s*(\d+)/.exec(header);
+  return { status: Number(header.slice(9, 12)), size: end + 4 + (match ? Number(match[1]) : 0) };
+}
+
+class Connection {
+  constructor() {
+    this.due = 0;
+    this.buffer = Buffer.alloc(0);
+    this.ready = new Promise((resolve, reject) => {
+      this.socket = net.connect({ host: "127.0.0.1", port: Number(port), noDelay: true }, resolve);
+      this.socket.once("error", reject);
+    });
+    this.socket.on("data", (chunk) => this.read(chunk));
+  }
+
+  send(i) {
+    this.due = start + (i * 1000) / rate;
+    this.socket.write(requests[i]);
+  }
+
+  read(chunk) {
+    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+    const frame = framing(this.buffer);
+    if (frame === null || this.buffer.length < frame.size) return;
+    this.buffer = this.buffer.subarray(frame.size);
+    answered(this.due, frame.status >= 200 && frame.status < 400);
+    if (waiting.length) this.send(waiting.shift());
+    else free.push(this);
+  }
 }
 
 function tick() {
   const now = performance.now();
-  while (next < count && start + (next * 1000) / rate <= now) send(next++);
+  while (next < count && start + (next * 1000) / rate <= now) {
+    const connection = free.pop();
+    if (connection) connection.send(next);
+    else waiting.push(next);
+    next += 1;
+  }
   if (next < count) setTimeout(tick, Math.max(0, start + (next * 1000) / rate - performance.now()));
 }
 
+const connections = Array.from({ length: Number(connectionsText) }, () => new Connection());
+await Promise.all(connections.map((connection) => connection.ready));
+for (const connection of connections) {
+  connection.socket.on("error", () => { errors += 1; });
+  free.push(connection);
+}
+start = performance.now();
+// Bounded: whatever is still unanswered 15 s after the last request fell due counts as an error.
+setTimeout(finish, (count / rate) * 1000 + 15000).unref();
 if (count === 0) finish();
 else tick();
