@@ -1,6 +1,6 @@
 """The checkpointer's hold on group commit (``GroupCommit.hold``/``release``): the open group is
 committed, storage calls wait on the loop without blocking it, and they run once released; a
-TRUNCATE checkpoint in that moment cuts the WAL to zero. The soak test with a real server is
+checkpoint in that moment empties the WAL (the checkpointer's RESTART, or a TRUNCATE as below). The soak test with a real server is
 tests/e2e/test_wal_bounded.py."""
 
 from __future__ import annotations
@@ -51,19 +51,19 @@ def test_a_hold_commits_the_group_and_holds_storage_calls_until_released(tmp_pat
     db.dispose()
 
 
-def test_the_checkpointer_truncates_a_wal_past_its_limit(tmp_path: Path) -> None:
+def test_the_checkpointer_restarts_a_wal_past_its_limit(tmp_path: Path) -> None:
     path = tmp_path / "big.db"
     db = Database(f"sqlite:///{path}", group_commit=True, background_checkpoints=True)
     upgrade(db.engine)
     store = Store(db)
     checkpointer = db._checkpointer
     assert checkpointer is not None
-    checkpointer.truncate_over = 256 * 1024
+    checkpointer.reset_over = 256 * 1024
 
     async def main() -> None:
-        while checkpointer.truncations == 0:  # bounded by the test's own limit below
+        while checkpointer.resets == 0:  # bounded by the test's own limit below
             await asyncio.gather(*(db.run(store.sessions.insert, _session(str(uuid.uuid4()))) for _ in range(50)))
-            assert _count(path) < 200_000, "the checkpointer never truncated the WAL"
+            assert _count(path) < 200_000, "the checkpointer never restarted the WAL"
 
     asyncio.run(main())
     db.dispose()

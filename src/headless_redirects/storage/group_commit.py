@@ -15,7 +15,7 @@ Under sustained load a write begins on every turn, so the WAL is never fully che
 moment a transaction begins, which is the only moment SQLite can wrap it: it would grow without
 bound. The checkpointer thread therefore ``hold``s the group now and then: on the loop, between
 two turns, the open group is committed and a gate closes, so that ``Database.run`` waits (without
-blocking the loop) while the thread runs a TRUNCATE checkpoint; ``release`` opens the gate. The
+blocking the loop) while the thread runs a RESTART checkpoint; ``release`` opens the gate. The
 writes are the same as ever, only later: answered once committed, each all-or-nothing.
 """
 

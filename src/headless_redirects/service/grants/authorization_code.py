@@ -30,8 +30,8 @@ def new_code() -> str:
     Codes are redeemed within seconds of their issue, in about the order they were issued, so
     under time-ordered keys a redemption's update lands on a page the last ones dirtied. Measured
     (wrk, 64 connections, 20 s of exchanges at ≈ 1,900 a second, twice each): the WAL reached the
-    checkpointer's truncation threshold 11-12 times with random keys, 5-6 times with these; each
-    truncation holds the writes for 25-37 ms here."""
+    checkpointer's threshold (then a TRUNCATE) 11-12 times with random keys, 5-6 times with these;
+    each holds the writes for a moment (25-37 ms then, see ``storage.database``)."""
     return new_ordered_secret(_CODE)
 
 
