@@ -2,14 +2,14 @@
 rate whatever the answers' pace, so that the figure is service time plus the queueing that rate
 causes, not the queue of a closed loop at saturation.
 
-``h2load --h1 --rps`` offers the rate for every row whose requests are all alike (it logs each
-request's latency, from which p99 is read). Authorization codes are single use, and h2load sends
-one body throughout, so that row is offered by ``open_loop`` below: the same schedule (requests
-start on the clock, not when the previous answer arrives), latency counted from the scheduled
-start, one fresh code per request. ``open_loop`` runs ``bench/openloop.mjs`` on Node: a Python
-asyncio generator (``open_loop_python``, kept to show it) measured itself more than the server,
-128 ms of p99 where h2load saw 21 ms on the same server, row and rate (refresh_token, 1,500
-req/s); ``python bench/latency.py`` repeats that comparison.
+``open_loop`` offers every row: ``bench/openloop.mjs`` on Node, request i due at start + i/rate and
+timed from then, one fresh body each where inputs are single use (authorization codes). ``h2load
+--h1 --rps`` (``h2load`` below), which the bench used for the rows whose requests are all alike,
+times a request from when it was sent: a request due while its connection is still busy waits
+unseen (coordinated omission), so its p99 was optimistic on the write rows. A Python asyncio
+generator (``open_loop_python``) measured itself more than the server, and so did Node's http
+client at a few thousand requests a second. ``python bench/latency.py [--bare]`` runs the three
+generators on one row at one rate, against ``serve`` or the bare app.
 """
 
 from __future__ import annotations
@@ -62,16 +62,22 @@ def h2load(binary: str, url: str, rate: float, duration: int, *, method: str = "
     return Latency(per_client * CLIENTS, len(rows) / duration, _p99(latencies), errors)
 
 
-def open_loop(port: int, path: str, bodies: list[str], rate: float, duration: int,
-              content_type: str = "application/json", node: str = "node") -> Latency:
-    """POST ``bodies`` in turn at ``rate`` req/s for ``duration`` s over up to ``CLIENTS`` keep-alive
-    connections (more requests in flight than that wait for a free connection, and the wait
-    counts), from Node (``bench/openloop.mjs``)."""
+def open_loop(port: int, path: str, rate: float, duration: int, *, method: str = "GET", body: str | None = None,
+              bodies: list[str] | None = None, headers: dict[str, str] | None = None,
+              node: str = "node") -> Latency:
+    """Offer ``rate`` req/s for ``duration`` s over up to ``CLIENTS`` keep-alive connections (more
+    requests in flight than that wait for a free connection, and the wait counts), from Node
+    (``bench/openloop.mjs``): ``bodies`` one per request in turn, else ``body`` for each, else none."""
+    config: dict[str, object] = {"port": port, "method": method, "path": path, "headers": headers or {},
+                                 "rate": rate, "seconds": duration, "connections": CLIENTS}
+    if bodies is not None:
+        config["bodies"] = bodies
+    elif body is not None:
+        config["body"] = body
     with tempfile.TemporaryDirectory() as tmp:
-        file = Path(tmp) / "bodies"
-        file.write_text("\n".join(bodies) + "\n")
-        out = subprocess.run([node, str(Path(__file__).with_name("openloop.mjs")), str(port), path, str(file),
-                              str(rate), str(duration), str(CLIENTS), content_type],
+        file = Path(tmp) / "config.json"
+        file.write_text(json.dumps(config))
+        out = subprocess.run([node, str(Path(__file__).with_name("openloop.mjs")), str(file)],
                              capture_output=True, text=True, check=True).stdout
     result = json.loads(out)
     p99 = math.inf if result["p99_ms"] is None else float(result["p99_ms"])
@@ -120,7 +126,8 @@ async def _open_loop(port: int, path: str, bodies: list[str], rate: float, durat
 
 
 def main() -> int:
-    """The three generators on one row of one server at one rate: h2load, Node, Python."""
+    """The three generators on one row at one rate: h2load, Node, Python (against ``serve``'s
+    ``refresh_token`` row, or with ``--bare`` against the bare app's echo of the same body)."""
     import argparse
     import os
     import sys
@@ -134,6 +141,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="p99 of the refresh_token row offered by each generator")
     parser.add_argument("--rate", type=float, default=1500)
     parser.add_argument("--duration", type=int, default=6)
+    parser.add_argument("--bare", action="store_true", help="against the bare app (bench/bare.py) instead")
     args = parser.parse_args()
     _, h2, node = ensure_tools()
     with tempfile.TemporaryDirectory() as tmp:
@@ -144,20 +152,26 @@ def main() -> int:
              "--redirect-uri", REDIRECT_URI], env=env, capture_output=True, text=True, check=True).stdout)
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        serve = [sys.executable, "-m", "headless_redirects.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-        with process(serve, {**env, "HEADLESS_REDIRECTS_PUBLIC_URL": url}, url):
-            refresh = post_json(url + "/oauth2/token", {"clientId": tenant["clientId"], "grantType": "anonymous"})
+        if args.bare:
+            server = [sys.executable, "-m", "uvicorn", "bench.bare:app", "--host", "127.0.0.1", "--port", str(port),
+                      "--no-access-log", "--log-level", "warning"]
+            env["PYTHONPATH"] = str(root)
+        else:
+            server = [sys.executable, "-m", "headless_redirects.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        with process(server, {**env, "HEADLESS_REDIRECTS_PUBLIC_URL": url}, url):
+            refresh = {"refresh_token": "-"} if args.bare else post_json(
+                url + "/oauth2/token", {"clientId": tenant["clientId"], "grantType": "anonymous"})
             body = json.dumps({"clientId": tenant["clientId"], "grantType": "refresh_token",
                                "refreshToken": refresh["refresh_token"]})
-            bodies = [body] * int(args.rate * args.duration)
             json_type = {"content-type": "application/json"}
             generators: list[tuple[str, Callable[[], Latency]]] = [
                 ("h2load", lambda: h2load(h2, url + "/oauth2/token", args.rate, args.duration, method="POST",
                                           body=body, headers=json_type)),
-                ("Node (bench/openloop.mjs)", lambda: open_loop(port, "/oauth2/token", bodies, args.rate,
-                                                                args.duration, node=node)),
-                ("Python asyncio", lambda: open_loop_python(port, "/oauth2/token", bodies, args.rate, args.duration,
-                                                            json_type)),
+                ("Node (bench/openloop.mjs)", lambda: open_loop(port, "/oauth2/token", args.rate, args.duration,
+                                                                method="POST", body=body, headers=json_type,
+                                                                node=node)),
+                ("Python asyncio", lambda: open_loop_python(port, "/oauth2/token", [body] * int(args.rate * args.duration),
+                                                            args.rate, args.duration, json_type)),
             ]
             for name, measure in generators:
                 result = measure()

@@ -1,6 +1,6 @@
 """The benchmark of SPEC §7: each endpoint against the bare ASGI app, same server, same worker
-count, same load generator (wrk); p99 at a fixed offered rate of half each row's maximum (h2load
---rps, see ``latency``); the SQLite WAL's size after each write row; the reference Node server
+count, same load generator (wrk); p99 at a fixed offered rate of half each row's maximum (the open-loop
+generator of ``latency``); the SQLite WAL's size after each write row; the reference Node server
 (oidc-provider, see ``peers``) beside the ``anonymous`` token; and the scale rows. Installs its
 own tools when missing. Writes the tables to docs/benchmarks.md.
 
@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # ``python bench/run.py`` from anywhere
     sys.path.insert(0, str(ROOT))
 
-from bench.latency import Latency, h2load, open_loop  # noqa: E402
+from bench.latency import CLIENTS, Latency, open_loop  # noqa: E402
 from bench.peers import OIDC_FORM, ensure_tools, oidc_command, oidc_version  # noqa: E402
 
 CHECKOUT = "0fc930e0-5bc6-4dfe-b828-4d56c40a0c07"
@@ -176,7 +176,7 @@ def main() -> int:
                              "creates its own database there and drops it afterwards (default: "
                              "$HEADLESS_REDIRECTS_TEST_DATABASE_URL; empty: no PostgreSQL rows)")
     args = parser.parse_args()
-    binary, h2, node = ensure_tools()
+    binary, _, node = ensure_tools()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEADLESS_REDIRECTS_")}
     server = ["--host", "127.0.0.1", "--workers", str(args.workers)]
     results: dict[str, tuple[Result, Result]] = {}
@@ -231,15 +231,16 @@ def main() -> int:
             wal_after["refresh"] = _size(wal)
             # p99 at half of each row's maximum, offered at a constant rate (SPEC §7).
             fixed = {
-                "short": h2load(h2, url + short_path, service["short"].rps / 2, args.duration),
-                "session": h2load(h2, session_url, service["session"].rps / 2, args.duration, method="POST",
-                                  body=json.dumps(session_body), headers=session_headers),
-                "anonymous": h2load(h2, f"{url}/oauth2/token", service["anonymous"].rps / 2, args.duration,
-                                    method="POST", body=json.dumps(token_body), headers=json_type),
-                "code": open_loop(port, "/oauth2/token", fixed_rate_codes.read_text().splitlines(),
-                                  service["code"].rps / 2, args.duration, node=node),
-                "refresh": h2load(h2, f"{url}/oauth2/token", service["refresh"].rps / 2, args.duration,
-                                  method="POST", body=json.dumps(refresh_body), headers=json_type),
+                "short": open_loop(port, short_path, service["short"].rps / 2, args.duration, node=node),
+                "session": open_loop(port, "/_api/redirects-api/v1/redirect-session", service["session"].rps / 2,
+                                     args.duration, method="POST", body=json.dumps(session_body),
+                                     headers=session_headers, node=node),
+                "anonymous": open_loop(port, "/oauth2/token", service["anonymous"].rps / 2, args.duration,
+                                       method="POST", body=json.dumps(token_body), headers=json_type, node=node),
+                "code": open_loop(port, "/oauth2/token", service["code"].rps / 2, args.duration, method="POST",
+                                  bodies=fixed_rate_codes.read_text().splitlines(), headers=json_type, node=node),
+                "refresh": open_loop(port, "/oauth2/token", service["refresh"].rps / 2, args.duration,
+                                     method="POST", body=json.dumps(refresh_body), headers=json_type, node=node),
             }
             wal_after["end"] = _size(wal)
 
@@ -264,8 +265,8 @@ def main() -> int:
         with process(oidc_command(node, oidc_port), env, oidc_url):
             form = {"Content-Type": "application/x-www-form-urlencoded"}
             oidc = wrk(binary, oidc_url, args, method="POST", body=OIDC_FORM, headers=form)
-            oidc_fixed = h2load(h2, oidc_url, oidc.rps / 2, args.duration, method="POST", body=OIDC_FORM,
-                                headers=form)
+            oidc_fixed = open_loop(oidc_port, "/token", oidc.rps / 2, args.duration, method="POST", body=OIDC_FORM,
+                                   headers=form, node=node)
         results = {
             "short": (service["short"], bare_get),
             "session": (service["session"], bare_session),
@@ -429,10 +430,10 @@ def write_report(path: Path, args: argparse.Namespace, rows: list[tuple[str, str
         f"generator (`wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency`, after a 2 s warm-up), one after the other",
         "on one machine. The service runs as `headless-redirects serve` on its default SQLite (WAL) database.",
         "Then each row is offered half its measured maximum at a constant rate for the p99 of SPEC §7",
-        f"(`h2load --h1 -c16 -m1 --rps=<rate/16> -D{args.duration} --warm-up-time=1`; the single-use codes of the",
-        "`authorization_code` row by the bench's own open-loop generator on Node, `bench/openloop.mjs`, which",
-        "counts each request from its scheduled start; h2load counts from when it sent the request, so a wait",
-        "for a busy connection is not in its figure: see the notes below), and the WAL file's size is read",
+        f"(`bench/openloop.mjs` on Node, {CLIENTS} keep-alive connections, {args.duration} s: request i is due at start + i/rate",
+        "whether or not earlier answers came, and its latency counts from then, so that a wait for a busy",
+        "connection counts against the service; the single-use codes of the `authorization_code` row one",
+        "per request), and the WAL file's size is read",
         "after each write row.",
         "",
         f"Machine: {os.cpu_count()} cores ({_cpu()}), Python {platform.python_version()}, "
@@ -469,7 +470,7 @@ def write_report(path: Path, args: argparse.Namespace, rows: list[tuple[str, str
         f"Node.js {subprocess.run(['node', '--version'], capture_output=True, text=True).stdout.strip()}, one process,"
         " its in-memory adapter, ES256-signed JWT access tokens",
         "(`at+jwt`, via a resource indicator), the `client_credentials` grant with `client_secret_post`; same wrk",
-        "and h2load settings, in the same run.",
+        "and open-loop settings, in the same run.",
         "",
         "| server | req/s | p99, closed loop | p99 at ½ max | errors |",
         "|---|---:|---:|---:|---:|",
