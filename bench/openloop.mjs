@@ -70,6 +70,7 @@ function framing(buffer) {
 class Connection {
   constructor() {
     this.due = 0;
+    this.busy = false;
     this.buffer = Buffer.alloc(0);
     this.ready = new Promise((resolve, reject) => {
       this.socket = net.connect({ host: "127.0.0.1", port, noDelay: true }, resolve);
@@ -80,7 +81,18 @@ class Connection {
 
   send(i) {
     this.due = start + (i * 1000) / rate;
+    this.busy = true;
     this.socket.write(requests ? requests[i] : one);
+  }
+
+  // Closed by the server (or failed): its request in flight is an error, and it is not used again.
+  closed() {
+    const index = free.indexOf(this);
+    if (index >= 0) free.splice(index, 1);
+    if (this.busy) {
+      this.busy = false;
+      answered(this.due, false);
+    }
   }
 
   read(chunk) {
@@ -88,6 +100,7 @@ class Connection {
     const frame = framing(this.buffer);
     if (frame === null || this.buffer.length < frame.size) return;
     this.buffer = this.buffer.subarray(frame.size);
+    this.busy = false;
     answered(this.due, frame.status >= 200 && frame.status < 400);
     if (waiting.length) this.send(waiting.shift());
     else free.push(this);
@@ -97,7 +110,8 @@ class Connection {
 function tick() {
   const now = performance.now();
   while (next < count && start + (next * 1000) / rate <= now) {
-    const connection = free.pop();
+    // The longest idle first, so that every connection stays in use (a server closes idle ones).
+    const connection = free.shift();
     if (connection) connection.send(next);
     else waiting.push(next);
     next += 1;
@@ -108,7 +122,8 @@ function tick() {
 const connections = Array.from({ length: config.connections }, () => new Connection());
 await Promise.all(connections.map((connection) => connection.ready));
 for (const connection of connections) {
-  connection.socket.on("error", () => { errors += 1; });
+  connection.socket.on("error", () => {});  // followed by "close"
+  connection.socket.on("close", () => { if (!done) connection.closed(); });
   free.push(connection);
 }
 start = performance.now();
