@@ -1,13 +1,15 @@
-"""Access tokens signed on the signer thread (``service.signer``): the same tokens as inline
-signing, many at once from one loop, a failure for its own request only, and the thread stops."""
+"""Access tokens signed by the signing process (``service.signer``, ``service.signing_worker``):
+the same tokens as inline signing, many at once from one loop, a failure for its own request
+only, a worker that dies leaves no request unanswered, other loops are served inline, and the
+worker ends with the signer."""
 
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from headless_redirects.service.keys import KeyRing
 from headless_redirects.service.signer import Signer
@@ -25,44 +27,78 @@ def _ring() -> KeyRing:
     return ring
 
 
-def test_tokens_signed_on_the_thread_verify_like_inline_ones() -> None:
+async def _worker_up(signer: Signer) -> None:
+    """Sign once (which starts the worker), then wait until the worker answers this loop."""
+    await signer.sign(_claims("start"))
+    for _ in range(500):  # bounded: 10 s
+        if signer.worker is not None:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the signing worker did not start")
+
+
+def test_tokens_signed_by_the_worker_verify_like_inline_ones() -> None:
     ring = _ring()
     signer = Signer(ring)
 
     async def main() -> list[str]:
+        await _worker_up(signer)
         return await asyncio.gather(*(signer.sign(_claims(f"s{i}")) for i in range(200)))
 
-    loop_thread = threading.get_ident()
     tokens = asyncio.run(main())
-    assert signer._thread is not None and signer._thread.ident != loop_thread
+    assert signer.answered == 200  # every one of them by the worker, none inline
     assert [ring.verify(t)["sub"] for t in tokens] == [f"s{i}" for i in range(200)]
     header = tokens[0].split(".")[0]
     assert header == ring.sign(_claims("inline")).split(".")[0]  # the same key id and header
+    worker = signer.worker
+    assert worker is not None
     signer.stop()
-    assert signer._thread is None
+    assert signer.worker is None and worker.poll() is not None  # the process has ended
 
 
 def test_a_failed_signature_fails_its_own_request_only() -> None:
     ring = _ring()
     signer = Signer(ring)
-    good = ring.signature
+    good_to_sign = ring.to_sign
     bad = _claims("bad")
-    bad_input = ring.to_sign(bad)[1]
+    wrong_key = ed25519.Ed25519PrivateKey.generate()  # the worker cannot sign ES256 with it
 
-    def failing(key: object, signing_input: bytes) -> bytes:
-        if signing_input == bad_input:
-            raise RuntimeError("no signing key")
-        return good(key, signing_input)  # type: ignore[arg-type]
-
-    ring.signature = failing  # type: ignore[method-assign]
+    def to_sign(claims: dict[str, object]) -> tuple[object, bytes]:
+        key, signing_input = good_to_sign(claims)  # type: ignore[arg-type]
+        return (wrong_key if claims is bad else key), signing_input
 
     async def main() -> list[object]:
+        await _worker_up(signer)
+        ring.to_sign = to_sign  # type: ignore[assignment,method-assign]
         return await asyncio.gather(signer.sign(_claims("a")), signer.sign(bad), signer.sign(_claims("b")),
                                     return_exceptions=True)
 
     a, failed, b = asyncio.run(main())
-    assert isinstance(failed, RuntimeError)
+    assert isinstance(failed, RuntimeError) and signer.answered == 3
     assert ring.verify(a)["sub"] == "a" and ring.verify(b)["sub"] == "b"  # type: ignore[arg-type]
+    signer.stop()
+
+
+def test_a_worker_that_dies_leaves_no_request_unanswered_and_another_takes_over() -> None:
+    ring = _ring()
+    signer = Signer(ring)
+
+    async def main() -> list[str]:
+        await _worker_up(signer)
+        first = signer.worker
+        assert first is not None
+        first.kill()
+        first.wait(5)
+        # Asked of the dead worker: signed here instead, each for its own request.
+        tokens = await asyncio.gather(*(signer.sign(_claims(f"d{i}")) for i in range(20)))
+        assert signer.worker is None
+        await asyncio.sleep(1.1)  # the restart's pause
+        await _worker_up(signer)
+        assert signer.worker is not first
+        return [*tokens, await signer.sign(_claims("again"))]
+
+    tokens = asyncio.run(main())
+    assert [ring.verify(t)["sub"] for t in tokens] == [*(f"d{i}" for i in range(20)), "again"]
     signer.stop()
 
 
@@ -79,6 +115,7 @@ def test_a_cancelled_request_leaves_the_others_answered() -> None:
     signer = Signer(ring)
 
     async def main() -> str:
+        await _worker_up(signer)
         doomed = asyncio.ensure_future(signer.sign(_claims("cancelled")))
         await asyncio.sleep(0)
         doomed.cancel()

@@ -120,8 +120,8 @@ class KeyRing:
     # The JWS of RFC 7515 §7.1 written here rather than by PyJWT (measured: 26-34 µs a token
     # against 42-44 µs, of which the signature itself is 25 µs): the header is encoded once per
     # key, the claims once by msgspec, and the DER signature becomes JWS's r || s (RFC 7518
-    # §3.4). Verification stays PyJWT's. In three steps, so that the signature alone (OpenSSL,
-    # without the GIL) can run on another thread (``service.signer``).
+    # §3.4). Verification stays PyJWT's. In three steps, so that the signature alone can be made
+    # in another process (``service.signer``).
 
     def to_sign(self, claims: dict[str, Any]) -> tuple[ec.EllipticCurvePrivateKey, bytes]:
         """The active key and the JWS signing input of ``claims``."""

@@ -49,7 +49,7 @@ class TokenResponse(msgspec.Struct, frozen=True, omit_defaults=True):
 class Issued:
     """A granted token request before its access token is signed: the claims to sign and the
     rest of the answer (:meth:`TokenIssuer.sign` makes the :class:`TokenResponse`). Storage
-    is done by then; the signature, pure CPU, may run on another thread (``service.signer``)."""
+    is done by then; the signature, pure CPU, may run in another process (``service.signer``)."""
 
     claims: dict[str, Any]
     expires_in: int

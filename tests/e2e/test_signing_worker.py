@@ -1,0 +1,96 @@
+"""A served token is signed by the server's signing process (``service.signer``): a real `serve`
+starts one child process for it, its tokens verify against the published JWK Set, a killed
+worker costs no request (they are signed inline meanwhile) and another takes its place, and the
+worker ends with the server."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import jwt
+
+from tests.live import free_port, wait_up
+
+CLI = [sys.executable, "-m", "headless_redirects.cli"]
+
+
+def _workers(parent: int) -> list[int]:
+    """The pids of ``parent``'s child processes running the signing worker."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue  # ended meanwhile
+        if int(fields[1]) == parent and b"signing_worker" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _wait_for_worker(parent: int, other_than: int = 0) -> int:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        workers = [pid for pid in _workers(parent) if pid != other_than]
+        if workers:
+            return workers[0]
+        time.sleep(0.1)
+    raise AssertionError("serve started no signing worker")
+
+
+def test_served_tokens_are_signed_by_the_worker_process(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADLESS_REDIRECTS_")}
+    env["HEADLESS_REDIRECTS_DATABASE_URL"] = f"sqlite:///{tmp_path}/signing.db"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env["HEADLESS_REDIRECTS_PUBLIC_URL"] = url
+    tenant = json.loads(subprocess.run([*CLI, "init", "--json", "--allowed-domain", "shop.example.com"], env=env,
+                                       capture_output=True, text=True, check=True).stdout)
+    proc = subprocess.Popen([*CLI, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    body = {"clientId": tenant["clientId"], "grantType": "anonymous"}
+    try:
+        wait_up(url, proc=proc)
+        keys = jwt.PyJWKSet.from_dict(httpx.get(f"{url}/oauth2/jwks").json())
+
+        def tokens(count: int) -> list[str]:
+            with httpx.Client() as client, concurrent.futures.ThreadPoolExecutor(8) as pool:
+                answers = list(pool.map(lambda _: client.post(f"{url}/oauth2/token", json=body), range(count)))
+            assert [a.status_code for a in answers] == [200] * count
+            return [a.json()["access_token"] for a in answers]
+
+        def verified(token: str) -> dict[str, object]:
+            key = keys[jwt.get_unverified_header(token)["kid"]]
+            return dict(jwt.decode(token, key.key, algorithms=["ES256"], options={"verify_aud": False}))
+
+        tokens(1)  # the first token starts the worker
+        first = _wait_for_worker(proc.pid)
+        assert all(verified(t)["client_id"] == tenant["clientId"] for t in tokens(40))
+
+        os.kill(first, signal.SIGKILL)
+        # No request fails while the worker is gone; the next start after it takes its place.
+        assert all(verified(t)["client_id"] == tenant["clientId"] for t in tokens(40))
+        time.sleep(1.2)
+        tokens(1)
+        second = _wait_for_worker(proc.pid, other_than=first)
+        assert all(verified(t)["client_id"] == tenant["clientId"] for t in tokens(20))
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{second}").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    status = Path(f"/proc/{second}/stat")
+    assert not status.exists() or status.read_text().rsplit(")", 1)[1].split()[0] == "Z", "the worker outlived serve"
