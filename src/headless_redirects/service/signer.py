@@ -59,7 +59,6 @@ class Signer:
     def __init__(self, keys: KeyRing) -> None:
         self.keys = keys
         self._loops = LoopCache()
-        self._lock = threading.Lock()
         self._forget()
         _signers.add(self)
 
