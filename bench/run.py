@@ -191,10 +191,12 @@ def main() -> int:
              "--redirect-uri", REDIRECT_URI],
             env=env, capture_output=True, text=True, check=True).stdout)
         codes_file = Path(tmp) / "codes.txt"
-        # enough single-use codes for the whole run at well above the rates seen here
-        prepare_codes(env["HEADLESS_REDIRECTS_DATABASE_URL"], tenant, args.duration * 6000, codes_file)
+        # Enough single-use codes for the whole run at well above the rates seen here (wrk starts
+        # over at the first when it runs out, and a spent code is an error: at 6,000 a second
+        # the run at e22fec5 ran out).
+        prepare_codes(env["HEADLESS_REDIRECTS_DATABASE_URL"], tenant, args.duration * 15000, codes_file)
         fixed_rate_codes = Path(tmp) / "codes-fixed-rate.txt"  # fresh ones for the fixed-rate run
-        prepare_codes(env["HEADLESS_REDIRECTS_DATABASE_URL"], tenant, args.duration * 3000, fixed_rate_codes,
+        prepare_codes(env["HEADLESS_REDIRECTS_DATABASE_URL"], tenant, args.duration * 7500, fixed_rate_codes,
                       email="bench-fixed-rate@example.com")
         wal = Path(f"{tmp}/bench.db-wal")
         wal_after: dict[str, int] = {}
