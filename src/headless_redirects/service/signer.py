@@ -59,23 +59,27 @@ class Signer:
     def __init__(self, keys: KeyRing) -> None:
         self.keys = keys
         self._loops = LoopCache()
+        # Every worker started and not yet ended: ended with the signer at the latest (one
+        # dropped without ``stop``, or at exit), attached or not.
+        self._owned: list[subprocess.Popen[bytes]] = []
+        weakref.finalize(self, _end_all, self._owned)
         self._forget()
         _signers.add(self)
 
     def _after_fork(self) -> None:
-        """In a forked child: the parent's worker is not ours (its pipes are closed here only)."""
-        worker = self.worker
-        if worker is not None:
+        """In a forked child: the parent's workers are not ours (their pipes are closed here only)."""
+        for worker in self._owned:
             for pipe in (worker.stdin, worker.stdout):
                 if pipe is not None:
                     pipe.close()
+        self._owned.clear()
         self._forget()
 
     def _forget(self) -> None:
         """No worker, nothing in flight."""
         self.worker: subprocess.Popen[bytes] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop that reads the worker's answers
-        self._starting = False
+        self._starting: asyncio.AbstractEventLoop | None = None  # the loop a worker is being started for
         self._started_at = -_RESTART_AFTER
         self._waiting: collections.deque[_Waiting] = collections.deque()
         self._outbox = bytearray()
@@ -109,13 +113,19 @@ class Signer:
 
     def _start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Start a worker for ``loop`` (from a thread), unless one runs for a loop still running."""
-        if self._starting or (self._loop is not None and self._loop.is_running() and self._loop is not loop):
+        if self._starting is not None:
+            if not self._starting.is_closed():
+                return
+            self._starting = None  # its loop closed before the worker was attached: end that one
+            for worker in [w for w in self._owned if w is not self.worker]:
+                self._end(worker)
+        if self._loop is not None and self._loop.is_running() and self._loop is not loop:
             return
         if self.worker is not None:  # its loop is gone: answer this one instead
             self._detach()
         if time.monotonic() - self._started_at < _RESTART_AFTER:
             return
-        self._starting = True
+        self._starting = loop
         self._started_at = time.monotonic()
         threading.Thread(target=self._spawn, args=(loop,), name="token-signer-start", daemon=True).start()
 
@@ -124,17 +134,23 @@ class Signer:
             worker = subprocess.Popen([sys.executable, "-m", "headless_redirects.service.signing_worker"],
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         except OSError:
-            self._starting = False
+            if self._starting is loop:
+                self._starting = None
             return
+        self._owned.append(worker)
         try:
             loop.call_soon_threadsafe(self._attach, loop, worker)
         except RuntimeError:  # that loop is closed
-            self._starting = False
-            _end(worker)
+            if self._starting is loop:
+                self._starting = None
+            self._end(worker)
 
     def _attach(self, loop: asyncio.AbstractEventLoop, worker: subprocess.Popen[bytes]) -> None:
         assert worker.stdin is not None and worker.stdout is not None
-        self._starting = False
+        if self._starting is not loop or worker not in self._owned:  # given up on meanwhile
+            self._end(worker)
+            return
+        self._starting = None
         os.set_blocking(worker.stdin.fileno(), False)
         os.set_blocking(worker.stdout.fileno(), False)
         self.worker, self._loop = worker, loop
@@ -207,7 +223,7 @@ class Signer:
             if loop is not None and not loop.is_closed():
                 loop.remove_reader(worker.stdout.fileno())
                 loop.remove_writer(worker.stdin.fileno())
-            _end(worker)
+            self._end(worker)
         for future, key, signing_input in waiting:
             try:
                 outcome: tuple[bytes | None, BaseException | None] = (self.keys.signature(key, signing_input), None)
@@ -219,8 +235,17 @@ class Signer:
                 pass  # that loop is closed: nobody is waiting any more
 
     def stop(self) -> None:
-        """End the worker (at shutdown; the next signature would start another)."""
+        """End the worker, and one still starting (at shutdown; a later signature would start
+        another)."""
         self._detach()
+        self._starting = None
+        for worker in list(self._owned):
+            self._end(worker)
+
+    def _end(self, worker: subprocess.Popen[bytes]) -> None:
+        if worker in self._owned:
+            self._owned.remove(worker)
+        _end(worker)
 
 
 def _settle(future: asyncio.Future[bytes], signature: bytes | None, error: BaseException | None) -> None:
@@ -230,6 +255,12 @@ def _settle(future: asyncio.Future[bytes], signature: bytes | None, error: BaseE
         future.set_result(signature)  # type: ignore[arg-type]
     else:
         future.set_exception(error)
+
+
+def _end_all(workers: list[subprocess.Popen[bytes]]) -> None:
+    for worker in list(workers):
+        _end(worker)
+    workers.clear()
 
 
 def _end(worker: subprocess.Popen[bytes]) -> None:
