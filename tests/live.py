@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -33,6 +34,20 @@ def wait_up(url: str, path: str = "/readyz", proc: subprocess.Popen[str] | subpr
         assert proc is None or proc.poll() is None, "the server process stopped"
         assert time.monotonic() < deadline, "the server did not come up"
         time.sleep(0.1)
+
+
+def children_running(parent: int, marker: bytes) -> list[int]:
+    """The pids of ``parent``'s child processes whose command line holds ``marker`` (not ended)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue  # ended meanwhile
+        if int(fields[1]) == parent and fields[0] != "Z" and marker in command:
+            found.append(int(stat.parent.name))
+    return found
 
 
 def free_port() -> int:

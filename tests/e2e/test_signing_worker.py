@@ -17,29 +17,15 @@ from pathlib import Path
 import httpx
 import jwt
 
-from tests.live import free_port, wait_up
+from tests.live import children_running, free_port, wait_up
 
 CLI = [sys.executable, "-m", "headless_redirects.cli"]
-
-
-def _workers(parent: int) -> list[int]:
-    """The pids of ``parent``'s child processes running the signing worker."""
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            command = (stat.parent / "cmdline").read_bytes()
-        except OSError:
-            continue  # ended meanwhile
-        if int(fields[1]) == parent and b"signing_worker" in command:
-            found.append(int(stat.parent.name))
-    return found
 
 
 def _wait_for_worker(parent: int, other_than: int = 0) -> int:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        workers = [pid for pid in _workers(parent) if pid != other_than]
+        workers = [pid for pid in children_running(parent, b"signing_worker") if pid != other_than]
         if workers:
             return workers[0]
         time.sleep(0.1)

@@ -6,6 +6,7 @@ worker ends with the signer."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 
 import pytest
@@ -13,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from headless_redirects.service.keys import KeyRing
 from headless_redirects.service.signer import Signer
+from tests.live import children_running
 from tests.unit.test_signing_key_reload import CountingStore
 
 
@@ -107,7 +109,10 @@ def test_signing_goes_on_across_event_loops() -> None:
     signer = Signer(ring)
     for i in range(3):  # a new loop each time, as tests and restarts make them
         assert ring.verify(asyncio.run(signer.sign(_claims(f"x{i}"))))["sub"] == f"x{i}"
+        time.sleep(0.3)  # a worker started for a loop that has closed since
     signer.stop()
+    # None of the workers started for loops that closed before they could answer is left.
+    assert signer._owned == [] and children_running(os.getpid(), b"signing_worker") == []
 
 
 def test_a_cancelled_request_leaves_the_others_answered() -> None:
