@@ -166,8 +166,8 @@ class Signer:
             written = os.write(worker.stdin.fileno(), self._outbox)
         except BlockingIOError:
             written = 0
-        except OSError:
-            self._lost()
+        except OSError:  # the worker ended
+            self._detach()
             return
         del self._outbox[:written]
         if self._outbox:  # the pipe is full: the rest when it drains
@@ -191,8 +191,8 @@ class Signer:
             return
         except OSError:
             chunk = b""
-        if not chunk:
-            self._lost()
+        if not chunk:  # the worker ended
+            self._detach()
             return
         self._answers += chunk
         for kind, payload in frames(self._answers):
@@ -204,10 +204,6 @@ class Signer:
                 future.set_result(payload)
             else:
                 future.set_exception(RuntimeError(payload.decode(errors="replace")))
-
-    def _lost(self) -> None:
-        """The worker ended: it is let go, and what it left unanswered is signed here."""
-        self._detach()
 
     def _detach(self) -> None:
         """Let the worker go; the signatures it still owed are made here, for the loops still
