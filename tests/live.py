@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -34,6 +38,39 @@ def wait_up(url: str, path: str = "/readyz", proc: subprocess.Popen[str] | subpr
         assert proc is None or proc.poll() is None, "the server process stopped"
         assert time.monotonic() < deadline, "the server did not come up"
         time.sleep(0.1)
+
+
+@dataclass
+class ServeProcess:
+    url: str
+    port: int
+    proc: subprocess.Popen[bytes]
+    tenant: dict[str, Any]  # `init --json`: the site made for the test
+
+
+@contextmanager
+def serve_process(database: Path, **extra_env: str) -> Iterator[ServeProcess]:
+    """`headless-redirects serve` on the SQLite file ``database`` (with a site made by `init`), on a
+    free loopback port, up once it answers; stopped (SIGINT, else killed) at the end."""
+    cli = [sys.executable, "-m", "headless_redirects.cli"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADLESS_REDIRECTS_")}
+    env.update(extra_env, HEADLESS_REDIRECTS_DATABASE_URL=f"sqlite:///{database}")
+    port = free_port()
+    url = env["HEADLESS_REDIRECTS_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
+    tenant = json.loads(subprocess.run([*cli, "init", "--json", "--allowed-domain", "shop.example.com"], env=env,
+                                       capture_output=True, text=True, check=True).stdout)
+    proc = subprocess.Popen([*cli, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_up(url, proc=proc)
+        yield ServeProcess(url, port, proc, tenant)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
 
 
 def children_running(parent: int, marker: bytes) -> list[int]:

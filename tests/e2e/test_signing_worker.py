@@ -6,20 +6,15 @@ worker ends with the server."""
 from __future__ import annotations
 
 import concurrent.futures
-import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import jwt
 
-from tests.live import children_running, free_port, wait_up
-
-CLI = [sys.executable, "-m", "headless_redirects.cli"]
+from tests.live import children_running, serve_process
 
 
 def _wait_for_worker(parent: int, other_than: int = 0) -> int:
@@ -33,18 +28,9 @@ def _wait_for_worker(parent: int, other_than: int = 0) -> int:
 
 
 def test_served_tokens_are_signed_by_the_worker_process(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADLESS_REDIRECTS_")}
-    env["HEADLESS_REDIRECTS_DATABASE_URL"] = f"sqlite:///{tmp_path}/signing.db"
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env["HEADLESS_REDIRECTS_PUBLIC_URL"] = url
-    tenant = json.loads(subprocess.run([*CLI, "init", "--json", "--allowed-domain", "shop.example.com"], env=env,
-                                       capture_output=True, text=True, check=True).stdout)
-    proc = subprocess.Popen([*CLI, "serve", "--host", "127.0.0.1", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    body = {"clientId": tenant["clientId"], "grantType": "anonymous"}
-    try:
-        wait_up(url, proc=proc)
+    with serve_process(tmp_path / "signing.db") as served:
+        url, pid = served.url, served.proc.pid
+        body = {"clientId": served.tenant["clientId"], "grantType": "anonymous"}
         keys = jwt.PyJWKSet.from_dict(httpx.get(f"{url}/oauth2/jwks").json())
 
         def tokens(count: int) -> list[str]:
@@ -58,23 +44,16 @@ def test_served_tokens_are_signed_by_the_worker_process(tmp_path: Path) -> None:
             return dict(jwt.decode(token, key.key, algorithms=["ES256"], options={"verify_aud": False}))
 
         tokens(1)  # the first token starts the worker
-        first = _wait_for_worker(proc.pid)
-        assert all(verified(t)["client_id"] == tenant["clientId"] for t in tokens(40))
+        first = _wait_for_worker(pid)
+        assert all(verified(t)["client_id"] == body["clientId"] for t in tokens(40))
 
         os.kill(first, signal.SIGKILL)
         # No request fails while the worker is gone; the next start after it takes its place.
-        assert all(verified(t)["client_id"] == tenant["clientId"] for t in tokens(40))
+        assert all(verified(t)["client_id"] == body["clientId"] for t in tokens(40))
         time.sleep(1.2)
         tokens(1)
-        second = _wait_for_worker(proc.pid, other_than=first)
-        assert all(verified(t)["client_id"] == tenant["clientId"] for t in tokens(20))
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        second = _wait_for_worker(pid, other_than=first)
+        assert all(verified(t)["client_id"] == body["clientId"] for t in tokens(20))
     deadline = time.monotonic() + 10
     while Path(f"/proc/{second}").exists() and time.monotonic() < deadline:
         time.sleep(0.1)
