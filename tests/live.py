@@ -65,12 +65,19 @@ def serve_process(database: Path, **extra_env: str) -> Iterator[ServeProcess]:
         wait_up(url, proc=proc)
         yield ServeProcess(url, port, proc, tenant)
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+        stop_process(proc)
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a server process as Ctrl-C does (SIGINT), and kill it if it has not ended in 20 s."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
 
 
 def children_running(parent: int, marker: bytes) -> list[int]:

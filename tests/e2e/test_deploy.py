@@ -24,7 +24,7 @@ import pytest
 
 from headless_redirects.cli import build_parser
 from headless_redirects.config import load
-from tests.live import free_port
+from tests.live import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -59,13 +59,7 @@ def process(args: list[str], log: Path, env: dict[str, str]) -> Iterator[subproc
     try:
         yield proc
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+        stop_process(proc)
 
 
 def test_two_instances_behind_haproxy(database_url: str, tmp_path: Path) -> None:
