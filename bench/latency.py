@@ -18,11 +18,18 @@ import asyncio
 import json
 import math
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.steal import WINDOW, Steal, StealMeter, split_p99  # noqa: E402
 
 CLIENTS = 16  # connections; h2load's --rps is per connection
 
@@ -33,6 +40,12 @@ class Latency:
     achieved: float  # answered, req/s
     p99_ms: float
     errors: int  # non-2xx/3xx answers
+    # Measured by ``open_loop`` (bench/steal.py): the hypervisor's steal over the run and in its
+    # worst half second, and the p99 of the requests due where nothing was stolen.
+    steal: Steal | None = None
+    p99_unstolen_ms: float = math.nan
+    left_out: int = 0  # answered requests due in stolen windows
+    answered: int = 0
 
 
 def _p99(values: list[float]) -> float:
@@ -69,7 +82,7 @@ def open_loop(port: int, path: str, rate: float, duration: int, *, method: str =
     requests in flight than that wait for a free connection, and the wait counts), from Node
     (``bench/openloop.mjs``): ``bodies`` one per request in turn, else ``body`` for each, else none."""
     config: dict[str, object] = {"port": port, "method": method, "path": path, "headers": headers or {},
-                                 "rate": rate, "seconds": duration, "connections": CLIENTS}
+                                 "rate": rate, "seconds": duration, "connections": CLIENTS, "trace": True}
     if bodies is not None:
         config["bodies"] = bodies
     elif body is not None:
@@ -77,11 +90,15 @@ def open_loop(port: int, path: str, rate: float, duration: int, *, method: str =
     with tempfile.TemporaryDirectory() as tmp:
         file = Path(tmp) / "config.json"
         file.write_text(json.dumps(config))
-        out = subprocess.run([node, str(Path(__file__).with_name("openloop.mjs")), str(file)],
-                             capture_output=True, text=True, check=True).stdout
+        with StealMeter() as meter:
+            out = subprocess.run([node, str(Path(__file__).with_name("openloop.mjs")), str(file)],
+                                 capture_output=True, text=True, check=True).stdout
     result = json.loads(out)
     p99 = math.inf if result["p99_ms"] is None else float(result["p99_ms"])
-    return Latency(rate, float(result["achieved"]), p99, int(result["errors"]))
+    steal = meter.result
+    unstolen, left_out = split_p99([d / 1000 for d in result["due"]], result["latency"], steal)
+    return Latency(rate, float(result["achieved"]), p99, int(result["errors"]), steal, unstolen, left_out,
+                   len(result["latency"]))
 
 
 def open_loop_python(port: int, path: str, bodies: list[str], rate: float, duration: int,
@@ -130,10 +147,7 @@ def main() -> int:
     ``refresh_token`` row, or with ``--bare`` against the bare app's echo of the same body)."""
     import argparse
     import os
-    import sys
 
-    root = Path(__file__).resolve().parent.parent
-    sys.path.insert(0, str(root))
     from bench.peers import ensure_tools
     from bench.run import REDIRECT_URI, free_port, process
     from bench.served import post_json
@@ -155,7 +169,7 @@ def main() -> int:
         if args.bare:
             server = [sys.executable, "-m", "uvicorn", "bench.bare:app", "--host", "127.0.0.1", "--port", str(port),
                       "--no-access-log", "--log-level", "warning"]
-            env["PYTHONPATH"] = str(root)
+            env["PYTHONPATH"] = str(ROOT)
         else:
             server = [sys.executable, "-m", "headless_redirects.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
         with process(server, {**env, "HEADLESS_REDIRECTS_PUBLIC_URL": url}, url):
@@ -175,8 +189,11 @@ def main() -> int:
             ]
             for name, measure in generators:
                 result = measure()
+                stolen = "" if result.steal is None else (
+                    f"  steal {result.steal.fraction:.1%} (worst {WINDOW} s {result.steal.worst:.1%}), "
+                    f"p99 unstolen {result.p99_unstolen_ms:.1f} ms ({result.left_out} left out)")
                 print(f"{name:28} offered {result.rate:7,.0f}/s  answered {result.achieved:7,.0f}/s  "
-                      f"p99 {result.p99_ms:7.1f} ms  errors {result.errors}", flush=True)
+                      f"p99 {result.p99_ms:7.1f} ms  errors {result.errors}{stolen}", flush=True)
     return 0
 
 

@@ -8,7 +8,9 @@
 //
 // Request i is due at start + i/rate whether or not earlier answers came; its latency counts from
 // then, so a late generator or a wait for a free connection counts against the server, never for
-// it. Prints {"rate", "achieved", "p99_ms", "errors"} as JSON. 127.0.0.1 only.
+// it. Prints {"rate", "achieved", "p99_ms", "errors"} as JSON; with "trace": true in the config,
+// also "due" (each answered request's due time, ms since the epoch) and "latency" (ms), in the
+// order answered. 127.0.0.1 only.
 //
 // HTTP/1.1 on plain keep-alive sockets (node:net), one request at a time on each, every request's
 // bytes built before the clock starts and an answer read no further than its status line,
@@ -33,6 +35,10 @@ const one = config.bodies ? null : request(config.body);
 const requests = config.bodies ? config.bodies.slice(0, count).map(request) : null;
 const END = Buffer.from("\r\n\r\n");
 const latencies = [];
+// With config.trace, each answered request's due time and latency, in the order answered
+// (latencies is sorted at the end).
+const dues = [];
+const trace = [];
 const waiting = []; // due requests with no free connection yet (indices, in order)
 const free = [];
 let errors = 0;
@@ -47,12 +53,22 @@ function finish() {
   const elapsed = (performance.now() - start) / 1000;
   latencies.sort((a, b) => a - b);
   const p99 = latencies.length ? latencies[Math.min(latencies.length - 1, Math.ceil(0.99 * latencies.length) - 1)] : null;
-  console.log(JSON.stringify({ rate, achieved: count / elapsed, p99_ms: p99, errors }));
+  const report = { rate, achieved: count / elapsed, p99_ms: p99, errors };
+  if (config.trace) {
+    report.due = dues.map((due) => Math.round(performance.timeOrigin + due));
+    report.latency = trace.map((ms) => Math.round(ms * 1000) / 1000);
+  }
+  console.log(JSON.stringify(report));
   for (const connection of connections) connection.socket.destroy();
 }
 
 function answered(due, ok) {
-  latencies.push(performance.now() - due);
+  const latency = performance.now() - due;
+  latencies.push(latency);
+  if (config.trace) {
+    dues.push(due);
+    trace.push(latency);
+  }
   if (!ok) errors += 1;
   if (latencies.length === count) finish();
 }
