@@ -1,10 +1,10 @@
 """A/B of two source trees on one endpoint, for changes smaller than the machine's noise.
 
-    python bench/ab.py --before DIR [--endpoint anonymous] [--runs 10] [--duration 3]
+    python bench/ab.py --before DIR [--endpoint anonymous] [--runs 10] [--duration 3] [--postgres URL]
 
 Starts ``serve`` from this checkout (A) and from the source folder ``DIR`` (B, for example
 ``git archive <rev> src | tar -x -C DIR``), each on a database of its own, both for the whole
-run; then loads them in turn, A B A B ..., ``--runs`` times each with ``wrk -t1 -c64`` for
+run (on SQLite, or with ``--postgres`` on PostgreSQL); then loads them in turn, A B A B ..., ``--runs`` times each with ``wrk -t1 -c64`` for
 ``--duration`` seconds after one warm-up, and prints every pair and the medians. On a shared
 machine a single run moves by ±30 %; neighbouring runs of A and B see nearly the same
 machine, so the median of their ratios is steadier than either figure. Traffic goes to
@@ -14,6 +14,7 @@ machine, so the median of their ratios is steadier than either figure. Traffic g
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -28,14 +29,16 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.peers import ensure_tools  # noqa: E402
-from bench.run import REDIRECT_URI, free_port, process  # noqa: E402
+from bench.run import REDIRECT_URI, free_port, postgres_database, process  # noqa: E402
 from bench.served import ENDPOINTS, target  # noqa: E402
 
 
-def server(tmp: str, name: str, pythonpath: str | None) -> tuple[list[str], dict[str, str], str, dict[str, str]]:
-    """The command, environment and URL of a ``serve`` on a database of its own, and its tenant."""
+def server(tmp: str, name: str, pythonpath: str | None,
+           database_url: str = "") -> tuple[list[str], dict[str, str], str, dict[str, str]]:
+    """The command, environment and URL of a ``serve`` on a database of its own (a SQLite file in
+    ``tmp``, unless ``database_url`` is given), and its tenant."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEADLESS_REDIRECTS_")}
-    env["HEADLESS_REDIRECTS_DATABASE_URL"] = f"sqlite:///{tmp}/{name}.db"
+    env["HEADLESS_REDIRECTS_DATABASE_URL"] = database_url or f"sqlite:///{tmp}/{name}.db"
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     tenant = json.loads(subprocess.run(
@@ -65,10 +68,15 @@ def main() -> int:
     parser.add_argument("--endpoint", default="anonymous", choices=ENDPOINTS)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--duration", type=int, default=3)
+    parser.add_argument("--postgres", default="",
+                        help="a PostgreSQL server URL: each side on a database of its own there (created, then dropped)")
     args = parser.parse_args()
     wrk = ensure_tools()[0]
-    with tempfile.TemporaryDirectory() as tmp:
-        a_server, b_server = server(tmp, "a", None), server(tmp, "b", os.path.abspath(args.before))
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
+        a_url, b_url = ((stack.enter_context(postgres_database(args.postgres)) for _ in "ab") if args.postgres
+                        else ("", ""))
+        a_server = server(tmp, "a", None, a_url)
+        b_server = server(tmp, "b", os.path.abspath(args.before), b_url)
         with process(*a_server[:2], a_server[2] + "/healthz"), process(*b_server[:2], b_server[2] + "/healthz"):
             targets = [target(url, tenant["clientId"], args.endpoint) for _, _, url, tenant in (a_server, b_server)]
             for url, lua in targets:

@@ -1,6 +1,7 @@
 """Caches across instances (SPEC §13): a change made elsewhere (here: through another
 ``Database``, as the CLI or another instance makes it) reaches a running app's caches within a
-second on PostgreSQL, although their own expiry is far longer."""
+second on PostgreSQL, although their own expiry is far longer; so does a revocation (the
+revocations a server answers from memory)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from headless_redirects.storage.repository import Store
 from tests.conftest import GUID, World, make_world
 
 BODY = {"ecomCheckout": {"checkoutId": GUID}, "callbacks": {"postFlowUrl": "https://late.example.com/after"}}
+BODY_ALLOWED = {"ecomCheckout": {"checkoutId": GUID}}
 
 
 def _within_a_second(check: Callable[[], bool]) -> float:
@@ -86,6 +88,21 @@ def test_the_feed_recovers_after_its_connection_is_killed(pg_url: str) -> None:
         assert feed.live and feed.backend_pid != killed
         Store(other).tenancy.update_app(app.client_id, allowed_domains=[*app.allowed_domains, "late.example.com"])
         _within_a_second(lambda: world.create(BODY, token).status_code == 200)
+    finally:
+        other.dispose()
+        world.services.db.dispose()
+
+
+def test_a_token_revoked_elsewhere_is_refused_within_a_second(pg_url: str) -> None:
+    world = _world(pg_url)
+    world.services.store.tokens.remember(3600, 3600)  # its own expiry cannot be what makes it right
+    other = Database(pg_url)
+    try:
+        token = world.visitor()["access_token"]
+        assert world.create(BODY_ALLOWED, token).status_code == 200  # "not revoked" is in memory now
+        subject = world.services.keys.verify(token)["sub"]
+        Store(other).tokens.revoke(subject, int(time.time() * 1000) + 1)  # as the CLI or another instance does
+        _within_a_second(lambda: world.create(BODY_ALLOWED, token).status_code == 401)
     finally:
         other.dispose()
         world.services.db.dispose()

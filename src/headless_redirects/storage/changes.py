@@ -1,11 +1,12 @@
-"""Where a process hears that sites, apps, API keys or signing keys changed, on any instance.
+"""Where a process hears that sites, apps, API keys, signing keys or revocations changed, on any
+instance.
 
 On PostgreSQL a trigger on each of those tables notifies channel ``headless_redirects_changes``
-with the table's name when a change commits (migration 0006), whoever made it: an instance,
-the CLI, SQL by hand. Each server process listens on one connection of its own, in a thread
-(a blocking wait, off the event loop, costing nothing per request), and tells the caches
-(``TenantCache``, ``KeyRing``, the CORS ``OriginCache``), which drop what they hold. A
-notification arrives within milliseconds of the commit.
+with the table's name when a change commits (migrations 0006 and 0008), whoever made it: an
+instance, the CLI, SQL by hand. Each server process listens on one connection of its own, in a
+thread (a blocking wait, off the event loop, costing nothing per request), and tells the caches
+(``TenantCache``, ``KeyRing``, the CORS ``OriginCache``, the revocations ``TokenRepository``
+remembers), which drop what they hold. A notification arrives within milliseconds of the commit.
 
 If the listening connection drops, every cache is told that everything changed (``ALL``),
 and again once it is back, since notifications sent in between are lost; while it is down the

@@ -1,13 +1,25 @@
 """The token repository: refresh tokens (their digests) and revocations of subjects and refresh
-families. Read on the hot path through compiled statements (``statements``)."""
+families. Read on the hot path through compiled statements (``statements``).
+
+Every authenticated request asks whether its token's subject or grant was revoked. A server
+answers that from memory (``remember``), as SPEC §13 allows for revocations: a revocation made
+in the process forgets the memory at once; one made elsewhere (another instance or worker, the
+CLI) reaches it at once on PostgreSQL (a trigger on ``revocations`` notifies, migration 0008,
+``changes``), and otherwise when the answer's time in memory runs out (``short``: under a second).
+While the notifications are live, an answer is kept ``long`` (they are the backstop's backstop).
+"""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
+from .changes import ALL, ChangeFeed
 from .database import Database
 from .rows import named_columns, values_of
 from .statements import Compiled, Statements
@@ -51,6 +63,32 @@ class TokenRepository:
                       .scalar_subquery())
             .where(refresh_tokens.c.token_hash == p("token_hash")))
         self._insert_refresh = c(refresh_tokens.insert().values({col.name: p(col.name) for col in refresh_tokens.c}))
+        # ids -> (until, revoked_before); off (nothing kept) until ``remember``.
+        self._memory: dict[tuple[str, ...], tuple[float, int | None]] = {}
+        self._generation = 0
+        self._lock = threading.Lock()  # the change listener's thread forgets too
+        self._changes: ChangeFeed | None = None
+        self._short = self._long = 0.0
+        self.clock: Callable[[], float] = time.monotonic  # of the memory; tests move it on
+
+    def remember(self, short: float, long: float, changes: ChangeFeed | None = None) -> None:
+        """Answer ``revoked_before`` from memory for ``short`` seconds, or ``long`` while
+        ``changes`` is live (see the module text). 0 keeps nothing."""
+        self._short, self._long = short, long
+        if changes is not None:
+            self._changes = changes
+            changes.subscribe(self._changed)
+
+    def _changed(self, table: str) -> None:
+        if table in ("revocations", ALL):
+            self._forget()
+
+    def _forget(self) -> None:
+        # A new dictionary rather than clear(): a reader keeps a whole one. A read that began
+        # before this is not kept (its generation is gone): it may have missed the change.
+        with self._lock:
+            self._generation += 1
+            self._memory = {}
 
     def insert_refresh_step(self, token: RefreshTokenRow) -> tuple[Compiled, dict[str, Any]]:
         """The insert of ``token`` as a step of a larger hot-path transaction."""
@@ -87,14 +125,34 @@ class TokenRepository:
 
     def revoked_before(self, *ids: str) -> int | None:
         """The latest revocation (Unix ms) of a subject or family among ``ids`` (one or two)."""
+        now = self.clock()
+        hit = self._memory.get(ids)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        generation = self._generation
         if len(ids) == 1:
             row = self.fast.one(self._revoked_before, {"a": ids[0]})
         else:
             row = self.fast.one(self._revoked_before_either, {"a": ids[0], "b": ids[1]})
-        return None if row is None or row[0] is None else int(row[0])
+        found = None if row is None or row[0] is None else int(row[0])
+        changes = self._changes
+        keep = self._long if changes is not None and changes.live else self._short
+        if keep > 0:
+            with self._lock:
+                if generation == self._generation:
+                    if len(self._memory) >= 10_000:
+                        self._memory = {}
+                    self._memory[ids] = (now + keep, found)
+        return found
 
     def revoke(self, revoked_id: str, before_ms: int) -> None:
         """Kill every token of a subject or refresh family issued before ``before_ms``."""
+        try:
+            self._revoke(revoked_id, before_ms)
+        finally:
+            self._forget()  # once committed (or failed): nothing read before it is answered again
+
+    def _revoke(self, revoked_id: str, before_ms: int) -> None:
         with self.engine.begin() as c:
             greatest = sa.func.max if self.db.is_sqlite else sa.func.greatest
             updated = c.execute(
