@@ -18,7 +18,8 @@ closed under load, no ping on checkout (a connection found dead is dropped when 
 A server's SQLite database is checkpointed by a background thread instead of by whichever
 commit crosses the WAL threshold: the checkpoint (the only step that fsyncs) then never runs on
 the event loop, which takes ~30 µs off every write on average and its worst stalls off requests.
-A server's hot-path writes also share commits (``group_commit``).
+A server's hot-path writes also share commits, on SQLite (``group_commit``) as on PostgreSQL
+(``pg_group``).
 
 The WAL stays bounded under sustained writes: a PASSIVE checkpoint copies its frames every half
 second without stopping anyone, and once the WAL holds more than ``WAL_LIMIT_BYTES`` of frames

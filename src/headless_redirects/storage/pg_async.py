@@ -5,11 +5,12 @@ request waits for PostgreSQL on the event loop, never in a thread. asyncpg prepa
 statement once per connection and keeps it (its statement cache), and outside a transaction
 a statement commits on its own, so:
 
-- a read, or a write of one statement, is that statement alone: one round trip;
-- a write of several statements (a session with its outbox event) is sent as one statement,
-  the others as data-modifying ``WITH`` clauses: still one round trip, and all-or-nothing as
-  any single statement is. (They see the same snapshot, so no step may read another's rows;
-  the hot path's steps are inserts of new rows.)
+- a read is that statement alone: one round trip;
+- a write of several statements (a session with its outbox event) is made one statement, the
+  others as data-modifying ``WITH`` clauses: all-or-nothing as any single statement is. (They
+  see the same snapshot, so no step may read another's rows; the hot path's steps are inserts
+  of new rows.) Such a write, or one of a single statement, shares a round trip and a commit
+  with the others of its loop turn (``pg_group``, ``write_many``);
 - a write with guards (redeeming a code once, moving a session from the state it was read in)
   needs the guards' answers before the rest, so it runs as a transaction of its own.
 """
@@ -22,7 +23,7 @@ from typing import Any
 
 import asyncpg
 
-__all__ = ["combine", "fetch_one", "write"]
+__all__ = ["combine", "fetch_one", "write", "write_many"]
 
 Step = tuple[str, Sequence[Any]]
 
@@ -49,6 +50,12 @@ async def write(conn: asyncpg.Connection, steps: Sequence[Step], guards: Sequenc
     except _GuardFailed:
         return False
     return True
+
+
+async def write_many(conn: asyncpg.Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """``sql`` once for each of ``rows``, in one implicit transaction: all or nothing, one commit.
+    asyncpg sends every Bind/Execute pair and a single Sync at the end (``pg_group``)."""
+    await conn.executemany(sql, rows)
 
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")

@@ -29,6 +29,7 @@ from sqlalchemy.util.concurrency import await_
 
 from . import pg_async
 from .database import Database
+from .pg_group import PgGroup
 
 __all__ = ["Compiled", "Statements"]
 
@@ -77,6 +78,8 @@ class Statements:
         self._held: list[Any] = []
         self._lock = threading.Lock()
         db.on_dispose(self.close)
+        # PostgreSQL: the plain writes of a loop turn share a round trip and a commit (pg_group).
+        self.pg_group = PgGroup(self._write_many, self._write_one, _lost)
 
     def compile(self, statement: sa.ClauseElement) -> Compiled:
         compiled = statement.compile(dialect=self.dialect, compile_kwargs={"render_postcompile": True})
@@ -133,11 +136,11 @@ class Statements:
             args = statement.bind_async(params)
             row: tuple[Any, ...] | None
             try:
-                row = self._async(statement, params, pg_async.fetch_one, statement.async_sql, args)
+                row = self._async(statement.async_sql, params, pg_async.fetch_one, statement.async_sql, args)
                 return row
             except _Disconnected:  # a connection the server had closed: once more, on another
                 try:
-                    row = self._async(statement, params, pg_async.fetch_one, statement.async_sql, args)
+                    row = self._async(statement.async_sql, params, pg_async.fetch_one, statement.async_sql, args)
                     return row
                 except _Disconnected as exc:
                     raise exc.error from None
@@ -172,10 +175,13 @@ class Statements:
                 return group.write(lambda conn: self._execute(conn, steps, checks), bool(checks) or len(steps) > 1)
             if self.db.is_async:
                 bound = [(s.async_sql, s.bind_async(p)) for s, p in steps]
+                if not checks:
+                    sql, args = bound[0] if len(bound) == 1 else pg_async.combine(bound)
+                    await_(self.pg_group.write(sql, args))
+                    return True
                 checked = [(g.async_sql, g.bind_async(p)) for g, p in checks]
-                first = checks[0] if checks else steps[0]
                 try:
-                    return bool(self._async(first[0], first[1], pg_async.write, bound, checked))
+                    return bool(self._async(checks[0][0].async_sql, checks[0][1], pg_async.write, bound, checked))
                 except _Disconnected as exc:
                     raise exc.error from None
             with self.connection() as conn:
@@ -189,20 +195,32 @@ class Statements:
         except _GuardFailed:
             return False
 
-    def _async(self, statement: Compiled, params: Mapping[str, Any], fn: Any, *args: Any) -> Any:
+    def _write_many(self, sql: str, rows: list[Sequence[Any]]) -> None:
+        """``sql`` once for each of ``rows``, all or nothing (in a greenlet: ``pg_group``)."""
+        try:
+            self._async(sql, rows, pg_async.write_many, sql, rows)
+        except _Disconnected as exc:
+            raise exc.error from None
+
+    def _write_one(self, sql: str, args: Sequence[Any]) -> None:
+        try:
+            self._async(sql, args, pg_async.write, [(sql, args)], [])
+        except _Disconnected as exc:
+            raise exc.error from None
+
+    def _async(self, sql: str, params: Any, fn: Any, *args: Any) -> Any:
         """``fn(connection, *args)`` on a connection of the async pool, awaited from the greenlet.
-        Errors are raised as SQLAlchemy raises them (``IntegrityError``...)."""
+        Errors are raised as SQLAlchemy raises them (``IntegrityError``...), naming ``sql``."""
         pooled = self.db.engine.raw_connection()
         try:
             return await_(fn(pooled.driver_connection, *args))
         except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, OSError) as exc:
             pooled.invalidate(exc)  # closed and replaced, not given back
-            raise _Disconnected(sa.exc.OperationalError(statement.async_sql, params, exc,
-                                                        connection_invalidated=True)) from exc
+            raise _Disconnected(sa.exc.OperationalError(sql, params, exc, connection_invalidated=True)) from exc
         except asyncpg.IntegrityConstraintViolationError as exc:
-            raise sa.exc.IntegrityError(statement.async_sql, params, exc) from exc
+            raise sa.exc.IntegrityError(sql, params, exc) from exc
         except asyncpg.PostgresError as exc:
-            raise sa.exc.DatabaseError(statement.async_sql, params, exc) from exc
+            raise sa.exc.DatabaseError(sql, params, exc) from exc
         finally:
             pooled.close()
 
@@ -232,6 +250,11 @@ class Statements:
         self._free.clear()
         for conn in held:
             conn.close()
+
+
+def _lost(exc: BaseException) -> bool:
+    """Whether ``exc`` is a lost connection (a write's commit is then unknown)."""
+    return isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
 
 
 class _GuardFailed(Exception):

@@ -1,0 +1,82 @@
+"""Group commit on PostgreSQL (``storage.pg_group``): the plain writes of one event-loop turn go
+out together, all or nothing, and each request still hears of its own outcome only."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.util.concurrency import greenlet_spawn
+
+from headless_redirects.storage.database import Database
+from headless_redirects.storage.migrate import upgrade
+from headless_redirects.storage.repository import Store
+from headless_redirects.storage.tokens import RefreshTokenRow
+
+
+@pytest.fixture
+def store(pg_url: str) -> Iterator[Store]:
+    db = Database(pg_url, pool_size=4)
+    upgrade(db.engine)
+    yield Store(db)
+    db.dispose()
+
+
+def _row(token_hash: str | None = None) -> RefreshTokenRow:
+    return RefreshTokenRow(token_hash=token_hash or uuid.uuid4().hex, site_id="site", client_id="client",
+                           subject_type="VISITOR", subject_id="subject", scope="", family_id="family",
+                           issued_at_ms=1, expires_at=2)
+
+
+async def _insert_all(store: Store, rows: list[RefreshTokenRow]) -> list[BaseException | None]:
+    """Each row inserted by a request of its own, all in one turn of the loop."""
+    return await asyncio.gather(*(store.db.run(store.tokens.insert_refresh_token, row) for row in rows),
+                                return_exceptions=True)
+
+
+def test_the_writes_of_a_turn_commit_together(store: Store) -> None:
+    rows = [_row() for _ in range(20)]
+    answers = asyncio.run(_insert_all(store, rows))
+    assert answers == [None] * 20
+    assert store.fast.pg_group.batches == 1  # one executemany for the twenty
+    for row in rows:
+        assert store.tokens.refresh_token(row.token_hash) == row
+
+
+def test_a_failing_write_fails_its_own_request_only(store: Store) -> None:
+    taken = _row()
+    store.tokens.insert_refresh_token(taken)  # a blocking write, before the turn
+    rows = [_row(), _row(taken.token_hash), _row()]
+    answers = asyncio.run(_insert_all(store, rows))
+    assert answers[0] is None and answers[2] is None
+    assert isinstance(answers[1], sa.exc.IntegrityError)
+    assert store.fast.pg_group.batches == 0  # the batch failed as a whole, then each went alone
+    assert store.tokens.refresh_token(rows[0].token_hash) == rows[0]
+    assert store.tokens.refresh_token(rows[2].token_hash) == rows[2]
+
+
+def _server_pid(store: Store) -> int:
+    """The backend of the connection the pool hands out next (in a greenlet: the async pool)."""
+    pooled = store.db.engine.raw_connection()
+    try:
+        return int(pooled.driver_connection.get_server_pid())
+    finally:
+        pooled.close()
+
+
+def test_a_lost_connection_fails_the_batch_and_the_next_one_is_written(store: Store) -> None:
+    async def run() -> tuple[list[BaseException | None], list[BaseException | None]]:
+        await _insert_all(store, [_row()])  # the loop's pool has one connection now
+        pid = await greenlet_spawn(_server_pid, store)
+        with store.db.engine.connect() as c:  # ... which the server now closes
+            c.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+        await asyncio.sleep(0.2)
+        lost = await _insert_all(store, [_row(), _row(), _row()])
+        return lost, await _insert_all(store, [_row(), _row()])
+
+    lost, after = asyncio.run(run())
+    assert all(isinstance(a, sa.exc.OperationalError) and a.connection_invalidated for a in lost), lost
+    assert after == [None, None]
