@@ -80,3 +80,44 @@ def test_a_lost_connection_fails_the_batch_and_the_next_one_is_written(store: St
     lost, after = asyncio.run(run())
     assert all(isinstance(a, sa.exc.OperationalError) and a.connection_invalidated for a in lost), lost
     assert after == [None, None]
+
+
+async def _read_all(store: Store, hashes: list[str]) -> list[object]:
+    return await asyncio.gather(*(store.db.run(store.tokens.refresh_token, h) for h in hashes),
+                                return_exceptions=True)
+
+
+def test_the_reads_of_a_turn_share_a_round_trip(store: Store) -> None:
+    rows = [_row() for _ in range(5)]
+    for row in rows:
+        store.tokens.insert_refresh_token(row)
+    missing = [uuid.uuid4().hex for _ in range(3)]
+    hashes = [rows[0].token_hash, missing[0], rows[1].token_hash, rows[2].token_hash, missing[1],
+              rows[3].token_hash, missing[2], rows[4].token_hash]
+    answers = asyncio.run(_read_all(store, hashes))
+    assert answers == [rows[0], None, rows[1], rows[2], None, rows[3], None, rows[4]]
+    assert store.fast.pg_group.read_batches == 1
+    # a statement whose rows are not all alike (a scalar subquery beside the row) reads the same
+    async def both() -> list[object]:
+        return await asyncio.gather(*(store.db.run(store.tokens.refresh_token_and_revocation, h)
+                                      for h in (rows[0].token_hash, missing[0])))
+
+    pairs = asyncio.run(both())
+    assert pairs == [(rows[0], None), None]
+    assert store.fast.pg_group.read_batches == 2
+
+
+def test_reads_on_a_lost_connection_are_read_again(store: Store) -> None:
+    rows = [_row() for _ in range(3)]
+    for row in rows:
+        store.tokens.insert_refresh_token(row)
+
+    async def run() -> list[object]:
+        await _read_all(store, [rows[0].token_hash])  # the loop's pool has one connection now
+        pid = await greenlet_spawn(_server_pid, store)
+        with store.db.engine.connect() as c:
+            c.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
+        await asyncio.sleep(0.2)
+        return await _read_all(store, [r.token_hash for r in rows])
+
+    assert asyncio.run(run()) == rows

@@ -5,7 +5,8 @@ request waits for PostgreSQL on the event loop, never in a thread. asyncpg prepa
 statement once per connection and keeps it (its statement cache), and outside a transaction
 a statement commits on its own, so:
 
-- a read is that statement alone: one round trip;
+- a read shares a round trip with the others of its loop turn (``pg_group``,
+  ``fetch_first_of_each``);
 - a write of several statements (a session with its outbox event) is made one statement, the
   others as data-modifying ``WITH`` clauses: all-or-nothing as any single statement is. (They
   see the same snapshot, so no step may read another's rows; the hot path's steps are inserts
@@ -23,7 +24,7 @@ from typing import Any
 
 import asyncpg
 
-__all__ = ["combine", "fetch_one", "write", "write_many"]
+__all__ = ["combine", "fetch_first_of_each", "fetch_one", "one_row_each", "write", "write_many"]
 
 Step = tuple[str, Sequence[Any]]
 
@@ -56,6 +57,31 @@ async def write_many(conn: asyncpg.Connection, sql: str, rows: Sequence[Sequence
     """``sql`` once for each of ``rows``, in one implicit transaction: all or nothing, one commit.
     asyncpg sends every Bind/Execute pair and a single Sync at the end (``pg_group``)."""
     await conn.executemany(sql, rows)
+
+
+async def fetch_first_of_each(conn: asyncpg.Connection, sql: str,
+                              rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...] | None]:
+    """The first row of ``sql`` (or ``None``) for each of ``rows``, in one round trip: asyncpg's
+    ``fetchmany`` sends a Bind/Execute pair for each and one Sync. It hands back all the rows
+    found, one list, so ``sql`` is asked as :func:`one_row_each`, which answers exactly one row
+    for each set of arguments, its first column saying whether the statement found one."""
+    found = await conn.fetchmany(one_row_each(sql), rows)
+    return [None if row[0] is None else tuple(row)[1:] for row in found]
+
+
+_one_row_each: dict[str, str] = {}
+
+
+def one_row_each(sql: str) -> str:
+    """``sql`` made to answer exactly one row: its first (``LIMIT 1``) after a column that is 1,
+    or a row of nulls when it finds none."""
+    wrapped = _one_row_each.get(sql)
+    if wrapped is None:
+        wrapped = ("SELECT hr_first.* FROM (SELECT 1) AS hr_one LEFT JOIN LATERAL "
+                   f"(SELECT 1 AS hr_found, hr_q.* FROM ({sql}) AS hr_q LIMIT 1) AS hr_first ON true")
+        if len(_one_row_each) < 1000:
+            _one_row_each[sql] = wrapped
+    return wrapped
 
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")

@@ -1,4 +1,5 @@
-"""Group commit for PostgreSQL: the hot path's plain writes of one event-loop turn, sent together.
+"""Group commit for PostgreSQL: the reads of one event-loop turn, and its plain writes, sent
+together.
 
 A token's refresh-token insert and a session's insert (with its outbox event and idempotency
 answer, one statement, see ``pg_async.combine``) are writes of one statement with no guard. On
@@ -19,6 +20,11 @@ A request is answered only once the commit that holds its row is done, as on SQL
 
 Writes with guards (a compare-and-set) need their answers before the rest and keep their own
 transaction (``pg_async.write``).
+
+Reads (a short link's session, a refresh token, a member...) are grouped the same way, each
+distinct statement sent once for all the turn's arguments (``pg_async.fetch_first_of_each``:
+one round trip, one snapshot). A batch that fails is read again one by one, which also tries a
+read once more on another connection when its connection was lost.
 """
 
 from __future__ import annotations
@@ -31,47 +37,82 @@ from sqlalchemy.util.concurrency import greenlet_spawn
 
 __all__ = ["PgGroup"]
 
-_Waiting = tuple[Sequence[Any], "asyncio.Future[None]"]
+_Waiting = tuple[Sequence[Any], "asyncio.Future[Any]"]
 
 
 class PgGroup:
-    """``run_many(sql, rows)`` and ``run_one(sql, args)`` execute on a pooled connection from
-    inside a greenlet (``Statements``), raising errors as SQLAlchemy raises them; ``lost`` tells
-    a lost connection from a database error."""
+    """``write_many(sql, rows)``, ``write_one(sql, args)``, ``read_many`` and ``read_one``
+    execute on a pooled connection from inside a greenlet (``Statements``), raising errors as
+    SQLAlchemy raises them; ``lost`` tells a lost connection from a database error."""
 
-    def __init__(self, run_many: Callable[[str, list[Sequence[Any]]], None],
-                 run_one: Callable[[str, Sequence[Any]], None], lost: Callable[[BaseException], bool]) -> None:
-        self._run_many = run_many
-        self._run_one = run_one
+    def __init__(self, write_many: Callable[[str, list[Sequence[Any]]], None],
+                 write_one: Callable[[str, Sequence[Any]], None],
+                 read_many: Callable[[str, list[Sequence[Any]]], list[tuple[Any, ...] | None]],
+                 read_one: Callable[[str, Sequence[Any]], tuple[Any, ...] | None],
+                 lost: Callable[[BaseException], bool]) -> None:
+        self._write_many = write_many
+        self._write_one = write_one
+        self._read_many = read_many
+        self._read_one = read_one
         self._lost = lost
-        self._pending: dict[asyncio.AbstractEventLoop, dict[str, list[_Waiting]]] = {}
+        # loop -> (is a read, sql) -> waiting requests
+        self._pending: dict[asyncio.AbstractEventLoop, dict[tuple[bool, str], list[_Waiting]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self.batches = 0  # sent with more than one row (for tests)
+        self.batches = 0  # writes sent with more than one row (for tests)
+        self.read_batches = 0  # reads sent for more than one request (for tests)
 
     async def write(self, sql: str, args: Sequence[Any]) -> None:
         """Write ``sql`` with ``args`` in this turn's group; returns once it is committed."""
+        await self._join(False, sql, args)
+
+    async def read(self, sql: str, args: Sequence[Any]) -> tuple[Any, ...] | None:
+        """The first row of ``sql`` with ``args`` (``None`` if none), read with this turn's group."""
+        return await self._join(True, sql, args)  # type: ignore[no-any-return]
+
+    def _join(self, read: bool, sql: str, args: Sequence[Any]) -> asyncio.Future[Any]:
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
+        future: asyncio.Future[Any] = loop.create_future()
         turn = self._pending.get(loop)
         if turn is None:
             turn = self._pending[loop] = {}
             loop.call_soon(self._flush, loop)
-        turn.setdefault(sql, []).append((args, future))
-        await future
+        turn.setdefault((read, sql), []).append((args, future))
+        return future
 
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
         turn = self._pending.pop(loop, {})
-        for sql, waiting in turn.items():
-            task = loop.create_task(self._send(sql, waiting))
+        for (read, sql), waiting in turn.items():
+            task = loop.create_task(self._fetch(sql, waiting) if read else self._send(sql, waiting))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+
+    async def _fetch(self, sql: str, waiting: list[_Waiting]) -> None:
+        if len(waiting) > 1:
+            try:
+                rows = await greenlet_spawn(self._read_many, sql, [args for args, _ in waiting])
+            except Exception:  # noqa: BLE001 - each is read again on its own, and hears of its own outcome
+                pass
+            else:
+                self.read_batches += 1
+                for (_, future), row in zip(waiting, rows, strict=True):
+                    _settle(future, None, row)
+                return
+        await asyncio.gather(*(self._read_alone(sql, args, future) for args, future in waiting))
+
+    async def _read_alone(self, sql: str, args: Sequence[Any], future: asyncio.Future[Any]) -> None:
+        try:
+            row = await greenlet_spawn(self._read_one, sql, args)
+        except Exception as exc:  # noqa: BLE001 - its request hears of it
+            _settle(future, exc)
+        else:
+            _settle(future, None, row)
 
     async def _send(self, sql: str, waiting: list[_Waiting]) -> None:
         if len(waiting) == 1:
             await self._alone(sql, *waiting[0])
             return
         try:
-            await greenlet_spawn(self._run_many, sql, [args for args, _ in waiting])
+            await greenlet_spawn(self._write_many, sql, [args for args, _ in waiting])
         except Exception as exc:  # noqa: BLE001 - every request of the batch hears of it
             if self._lost(exc):
                 for _, future in waiting:
@@ -84,19 +125,19 @@ class PgGroup:
         for _, future in waiting:
             _settle(future, None)
 
-    async def _alone(self, sql: str, args: Sequence[Any], future: asyncio.Future[None]) -> None:
+    async def _alone(self, sql: str, args: Sequence[Any], future: asyncio.Future[Any]) -> None:
         try:
-            await greenlet_spawn(self._run_one, sql, args)
+            await greenlet_spawn(self._write_one, sql, args)
         except Exception as exc:  # noqa: BLE001 - its request hears of it
             _settle(future, exc)
         else:
             _settle(future, None)
 
 
-def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+def _settle(future: asyncio.Future[Any], error: BaseException | None, result: Any = None) -> None:
     if future.done():
         return  # its request was cancelled
     if error is None:
-        future.set_result(None)
+        future.set_result(result)
     else:
         future.set_exception(error)

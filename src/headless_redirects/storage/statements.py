@@ -78,8 +78,9 @@ class Statements:
         self._held: list[Any] = []
         self._lock = threading.Lock()
         db.on_dispose(self.close)
-        # PostgreSQL: the plain writes of a loop turn share a round trip and a commit (pg_group).
-        self.pg_group = PgGroup(self._write_many, self._write_one, _lost)
+        # PostgreSQL: the reads of a loop turn share a round trip, and so do its plain writes,
+        # with one commit (pg_group).
+        self.pg_group = PgGroup(self._write_many, self._write_one, self._read_many, self._read_one, _lost)
 
     def compile(self, statement: sa.ClauseElement) -> Compiled:
         compiled = statement.compile(dialect=self.dialect, compile_kwargs={"render_postcompile": True})
@@ -133,17 +134,8 @@ class Statements:
             finally:
                 self._free.append(pooled)
         if self.db.is_async:
-            args = statement.bind_async(params)
-            row: tuple[Any, ...] | None
-            try:
-                row = self._async(statement.async_sql, params, pg_async.fetch_one, statement.async_sql, args)
-                return row
-            except _Disconnected:  # a connection the server had closed: once more, on another
-                try:
-                    row = self._async(statement.async_sql, params, pg_async.fetch_one, statement.async_sql, args)
-                    return row
-                except _Disconnected as exc:
-                    raise exc.error from None
+            found = await_(self.pg_group.read(statement.async_sql, statement.bind_async(params)))
+            return found
         with self.connection() as conn:
             cursor = conn.cursor()
             try:
@@ -194,6 +186,23 @@ class Statements:
                     raise
         except _GuardFailed:
             return False
+
+    def _read_one(self, sql: str, args: Sequence[Any]) -> tuple[Any, ...] | None:
+        """The first row of ``sql`` (in a greenlet: ``pg_group``)."""
+        try:
+            return self._async(sql, args, pg_async.fetch_one, sql, args)  # type: ignore[no-any-return]
+        except _Disconnected:  # a connection the server had closed: once more, on another
+            try:
+                return self._async(sql, args, pg_async.fetch_one, sql, args)  # type: ignore[no-any-return]
+            except _Disconnected as exc:
+                raise exc.error from None
+
+    def _read_many(self, sql: str, rows: list[Sequence[Any]]) -> list[tuple[Any, ...] | None]:
+        """The first row of ``sql`` for each of ``rows``, in one round trip (``pg_group``)."""
+        try:
+            return self._async(sql, rows, pg_async.fetch_first_of_each, sql, rows)  # type: ignore[no-any-return]
+        except _Disconnected as exc:
+            raise exc.error from None
 
     def _write_many(self, sql: str, rows: list[Sequence[Any]]) -> None:
         """``sql`` once for each of ``rows``, all or nothing (in a greenlet: ``pg_group``)."""
