@@ -87,12 +87,13 @@ class PgGroup:
             task.add_done_callback(self._tasks.discard)
 
     async def _fetch(self, sql: str, waiting: list[_Waiting]) -> None:
-        if len(waiting) > 1:
+        # Only a SELECT can be asked as one row each (``pg_async.one_row_each``).
+        if len(waiting) > 1 and sql.lstrip()[:6].upper() == "SELECT":
             try:
                 rows = await greenlet_spawn(self._read_many, sql, [args for args, _ in waiting])
             except Exception:  # noqa: BLE001 - each is read again on its own, and hears of its own outcome
-                pass
-            else:
+                rows = []
+            if len(rows) == len(waiting):
                 self.read_batches += 1
                 for (_, future), row in zip(waiting, rows, strict=True):
                     _settle(future, None, row)
