@@ -70,7 +70,7 @@ def bootstrap(settings: Settings, *, migrate: bool = True, background: bool = Tr
     tenants = TenantCache(store, settings.tenant_cache_seconds, changes)
     # Revocations from memory, like API keys: within REVOCATION_SECONDS everywhere, at once on
     # PostgreSQL (storage.tokens).
-    store.tokens.remember(tenants.key_ttl, settings.tenant_cache_seconds, changes)
+    store.tokens.remember(tenants.key_ttl, changes)
     if background and not db.is_sqlite:
         listener = PostgresListener(db.url, changes)
         listener.start()

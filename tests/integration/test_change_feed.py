@@ -95,7 +95,7 @@ def test_the_feed_recovers_after_its_connection_is_killed(pg_url: str) -> None:
 
 def test_a_token_revoked_elsewhere_is_refused_within_a_second(pg_url: str) -> None:
     world = _world(pg_url)
-    world.services.store.tokens.remember(3600, 3600)  # its own expiry cannot be what makes it right
+    world.services.store.tokens.remember(3600)  # its own expiry cannot be what makes it right
     other = Database(pg_url)
     try:
         token = world.visitor()["access_token"]

@@ -67,19 +67,56 @@ def _server_pid(store: Store) -> int:
         pooled.close()
 
 
-def test_a_lost_connection_fails_the_batch_and_the_next_one_is_written(store: Store) -> None:
-    async def run() -> tuple[list[BaseException | None], list[BaseException | None]]:
+def test_a_connection_closed_in_the_pool_costs_no_write(store: Store) -> None:
+    async def run() -> list[BaseException | None]:
         await _insert_all(store, [_row()])  # the loop's pool has one connection now
         pid = await greenlet_spawn(_server_pid, store)
-        with store.db.engine.connect() as c:  # ... which the server now closes
+        with store.db.engine.connect() as c:  # ... which the server closes while it sits there
             c.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
         await asyncio.sleep(0.2)
-        lost = await _insert_all(store, [_row(), _row(), _row()])
-        return lost, await _insert_all(store, [_row(), _row()])
+        return await _insert_all(store, [_row(), _row(), _row()])
 
-    lost, after = asyncio.run(run())
-    assert all(isinstance(a, sa.exc.OperationalError) and a.connection_invalidated for a in lost), lost
-    assert after == [None, None]
+    assert asyncio.run(run()) == [None, None, None]  # dropped before use: nothing was sent on it
+
+
+def test_a_connection_lost_mid_batch_fails_each_request_with_its_own_error(store: Store) -> None:
+    held = _row()
+    rows = [_row(), _row(held.token_hash), _row()]  # the middle one waits for the lock on held's key
+
+    async def run() -> list[BaseException | None]:
+        batch = asyncio.ensure_future(_insert_all(store, rows))
+        blocker = store.db.engine.raw_connection()  # blocking (not in a greenlet): psycopg
+        try:
+            with blocker.cursor() as c:  # holds held's key, uncommitted, so the batch waits
+                c.execute("SELECT pg_backend_pid()")
+                blocker_pid = c.fetchone()[0]
+                c.execute("INSERT INTO refresh_tokens (token_hash, site_id, client_id, subject_type, subject_id, "
+                          "scope, family_id, issued_at_ms, expires_at) VALUES (%s, 's', 'c', 'VISITOR', 'x', '', "
+                          "'f', 1, 2)", (held.token_hash,))
+            blocked: list[int] = []
+            for _ in range(100):  # until the batch's backend waits on that lock
+                await asyncio.sleep(0.05)
+                with store.db.engine.connect() as c:
+                    blocked = [r[0] for r in c.exec_driver_sql(
+                        f"SELECT pid FROM pg_stat_activity WHERE {int(blocker_pid)} = ANY(pg_blocking_pids(pid))")]
+                if blocked:
+                    break
+            assert len(blocked) == 1
+            with store.db.engine.connect() as c:
+                c.exec_driver_sql(f"SELECT pg_terminate_backend({blocked[0]})")
+            return await batch
+        finally:
+            blocker.rollback()
+            blocker.close()
+
+    answers = asyncio.run(run())
+    assert all(isinstance(a, sa.exc.OperationalError) and a.connection_invalidated for a in answers), answers
+    assert len({id(a) for a in answers}) == 3  # each request raises an error of its own ...
+    for answer, row in zip(answers, rows, strict=True):  # ... naming its own row only
+        assert isinstance(answer, sa.exc.OperationalError)
+        assert row.token_hash in str(answer.params) and all(
+            other.token_hash not in str(answer.params) for other in rows if other is not row)
+    assert all(store.tokens.refresh_token(r.token_hash) is None for r in rows)  # all or nothing
 
 
 async def _read_all(store: Store, hashes: list[str]) -> list[object]:

@@ -19,7 +19,10 @@ A request is answered only once the commit that holds its row is done, as on SQL
   gets the error, exactly as a single write on that connection would have.
 
 Writes with guards (a compare-and-set) need their answers before the rest and keep their own
-transaction (``pg_async.write``).
+transaction (``pg_async.write``). Being one transaction, a batch waits as a whole for a row lock
+that one of its rows needs (none of the hot path's inserts of new rows does). A request cancelled
+once it joined a turn still has its write sent with the others, as a statement already sent
+would have been committed.
 
 Reads (a short link's session, a refresh token, a member...) are grouped the same way, each
 distinct statement sent once for all the turn's arguments (``pg_async.fetch_first_of_each``:
@@ -33,6 +36,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.util.concurrency import greenlet_spawn
 
 __all__ = ["PgGroup"]
@@ -116,8 +120,8 @@ class PgGroup:
             await greenlet_spawn(self._write_many, sql, [args for args, _ in waiting])
         except Exception as exc:  # noqa: BLE001 - every request of the batch hears of it
             if self._lost(exc):
-                for _, future in waiting:
-                    _settle(future, exc)
+                for args, future in waiting:
+                    _settle(future, _own(exc, args))
                 return
             # Nothing was written: each on its own, so that only its own failure reaches it.
             await asyncio.gather(*(self._alone(sql, args, future) for args, future in waiting))
@@ -133,6 +137,16 @@ class PgGroup:
             _settle(future, exc)
         else:
             _settle(future, None)
+
+
+def _own(exc: BaseException, args: Sequence[Any]) -> BaseException:
+    """``exc`` as one request of the batch hears it: an error of its own (each is raised in its
+    own request), naming its own arguments only, not the whole batch's rows."""
+    if not isinstance(exc, sa.exc.DBAPIError) or exc.orig is None:
+        return exc
+    own = type(exc)(exc.statement, args, exc.orig, connection_invalidated=exc.connection_invalidated)
+    own.__cause__ = exc.orig
+    return own
 
 
 def _settle(future: asyncio.Future[Any], error: BaseException | None, result: Any = None) -> None:

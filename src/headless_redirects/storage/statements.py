@@ -217,10 +217,25 @@ class Statements:
         except _Disconnected as exc:
             raise exc.error from None
 
+    def _open_connection(self) -> Any:
+        """A connection of the async pool that asyncpg does not know to be closed already. One the
+        server closed while it sat in the pool (a restart, a failover, an idle timeout) is dropped
+        here, before anything is sent on it: its failure would say nothing of the statement, yet
+        a write on it (a whole turn's, ``pg_group``) would have to be reported as of unknown
+        outcome."""
+        for _ in range(_OPEN_TRIES):
+            pooled = self.db.engine.raw_connection()
+            conn = pooled.driver_connection
+            if conn is not None and not conn.is_closed():
+                return pooled
+            pooled.invalidate()
+            pooled.close()
+        return self.db.engine.raw_connection()  # the pool's newest: fails, if it does, as it is
+
     def _async(self, sql: str, params: Any, fn: Any, *args: Any) -> Any:
         """``fn(connection, *args)`` on a connection of the async pool, awaited from the greenlet.
         Errors are raised as SQLAlchemy raises them (``IntegrityError``...), naming ``sql``."""
-        pooled = self.db.engine.raw_connection()
+        pooled = self._open_connection()
         try:
             return await_(fn(pooled.driver_connection, *args))
         except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, OSError) as exc:
@@ -259,6 +274,9 @@ class Statements:
         self._free.clear()
         for conn in held:
             conn.close()
+
+
+_OPEN_TRIES = 64  # more than a worker's pool holds: each closed one is replaced by a new one
 
 
 def _lost(exc: BaseException) -> bool:

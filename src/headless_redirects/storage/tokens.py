@@ -5,8 +5,9 @@ Every authenticated request asks whether its token's subject or grant was revoke
 answers that from memory (``remember``), as SPEC §13 allows for revocations: a revocation made
 in the process forgets the memory at once; one made elsewhere (another instance or worker, the
 CLI) reaches it at once on PostgreSQL (a trigger on ``revocations`` notifies, migration 0008,
-``changes``), and otherwise when the answer's time in memory runs out (``short``: under a second).
-While the notifications are live, an answer is kept ``long`` (they are the backstop's backstop).
+``changes``), and in any case when the answer's time in memory runs out: under a second, on
+PostgreSQL too, since a connection that listens can stop hearing without an error (a half-open
+TCP connection, a pooler that drops LISTEN).
 """
 
 from __future__ import annotations
@@ -67,16 +68,14 @@ class TokenRepository:
         self._memory: dict[tuple[str, ...], tuple[float, int | None]] = {}
         self._generation = 0
         self._lock = threading.Lock()  # the change listener's thread forgets too
-        self._changes: ChangeFeed | None = None
-        self._short = self._long = 0.0
+        self._ttl = 0.0
         self.clock: Callable[[], float] = time.monotonic  # of the memory; tests move it on
 
-    def remember(self, short: float, long: float, changes: ChangeFeed | None = None) -> None:
-        """Answer ``revoked_before`` from memory for ``short`` seconds, or ``long`` while
-        ``changes`` is live (see the module text). 0 keeps nothing."""
-        self._short, self._long = short, long
+    def remember(self, ttl: float, changes: ChangeFeed | None = None) -> None:
+        """Answer ``revoked_before`` from memory for ``ttl`` seconds, and forget on a change
+        ``changes`` announces (see the module text). 0 keeps nothing."""
+        self._ttl = ttl
         if changes is not None:
-            self._changes = changes
             changes.subscribe(self._changed)
 
     def _changed(self, table: str) -> None:
@@ -135,8 +134,7 @@ class TokenRepository:
         else:
             row = self.fast.one(self._revoked_before_either, {"a": ids[0], "b": ids[1]})
         found = None if row is None or row[0] is None else int(row[0])
-        changes = self._changes
-        keep = self._long if changes is not None and changes.live else self._short
+        keep = self._ttl
         if keep > 0:
             with self._lock:
                 if generation == self._generation:
