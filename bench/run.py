@@ -486,7 +486,7 @@ def write_report(path: Path, args: argparse.Namespace, rows: list[tuple[str, str
         f"| oidc-provider `client_credentials` | {oidc.rps:,.0f} | {oidc.p99_ms:.1f} ms | {oidc_fixed.p99_ms:.1f} ms "
         f"| {oidc.errors + oidc_fixed.errors} |",
         "",
-        f"Ratio, our `anonymous` token ÷ its `client_credentials`: **{ratio:.2f}** (target ≥ 2.0: "
+        f"Ratio, our `anonymous` token ÷ its `client_credentials`: **{ratio:.3f}** (target ≥ 2.0: "
         f"{'meets' if ratio >= 2.0 else 'MISSES'}).",
         "",
     ]
