@@ -102,19 +102,11 @@ class PgGroup:
                 for (_, future), row in zip(waiting, rows, strict=True):
                     _settle(future, None, row)
                 return
-        await asyncio.gather(*(self._read_alone(sql, args, future) for args, future in waiting))
-
-    async def _read_alone(self, sql: str, args: Sequence[Any], future: asyncio.Future[Any]) -> None:
-        try:
-            row = await greenlet_spawn(self._read_one, sql, args)
-        except Exception as exc:  # noqa: BLE001 - its request hears of it
-            _settle(future, exc)
-        else:
-            _settle(future, None, row)
+        await asyncio.gather(*(self._alone(self._read_one, sql, args, future) for args, future in waiting))
 
     async def _send(self, sql: str, waiting: list[_Waiting]) -> None:
         if len(waiting) == 1:
-            await self._alone(sql, *waiting[0])
+            await self._alone(self._write_one, sql, *waiting[0])
             return
         try:
             await greenlet_spawn(self._write_many, sql, [args for args, _ in waiting])
@@ -124,19 +116,21 @@ class PgGroup:
                     _settle(future, _own(exc, args))
                 return
             # Nothing was written: each on its own, so that only its own failure reaches it.
-            await asyncio.gather(*(self._alone(sql, args, future) for args, future in waiting))
+            await asyncio.gather(*(self._alone(self._write_one, sql, args, future) for args, future in waiting))
             return
         self.batches += 1
         for _, future in waiting:
             _settle(future, None)
 
-    async def _alone(self, sql: str, args: Sequence[Any], future: asyncio.Future[Any]) -> None:
+    async def _alone(self, run: Callable[[str, Sequence[Any]], Any], sql: str, args: Sequence[Any],
+                     future: asyncio.Future[Any]) -> None:
+        """One request's read or write on its own: its answer, or its own error."""
         try:
-            await greenlet_spawn(self._write_one, sql, args)
+            result = await greenlet_spawn(run, sql, args)
         except Exception as exc:  # noqa: BLE001 - its request hears of it
             _settle(future, exc)
         else:
-            _settle(future, None)
+            _settle(future, None, result)
 
 
 def _own(exc: BaseException, args: Sequence[Any]) -> BaseException:

@@ -172,10 +172,7 @@ class Statements:
                     await_(self.pg_group.write(sql, args))
                     return True
                 checked = [(g.async_sql, g.bind_async(p)) for g, p in checks]
-                try:
-                    return bool(self._async(checks[0][0].async_sql, checks[0][1], pg_async.write, bound, checked))
-                except _Disconnected as exc:
-                    raise exc.error from None
+                return bool(self._run(checks[0][0].async_sql, checks[0][1], pg_async.write, bound, checked))
             with self.connection() as conn:
                 try:
                     self._execute(conn, steps, checks)
@@ -199,21 +196,19 @@ class Statements:
 
     def _read_many(self, sql: str, rows: list[Sequence[Any]]) -> list[tuple[Any, ...] | None]:
         """The first row of ``sql`` for each of ``rows``, in one round trip (``pg_group``)."""
-        try:
-            return self._async(sql, rows, pg_async.fetch_first_of_each, sql, rows)  # type: ignore[no-any-return]
-        except _Disconnected as exc:
-            raise exc.error from None
+        return self._run(sql, rows, pg_async.fetch_first_of_each, sql, rows)  # type: ignore[no-any-return]
 
     def _write_many(self, sql: str, rows: list[Sequence[Any]]) -> None:
         """``sql`` once for each of ``rows``, all or nothing (in a greenlet: ``pg_group``)."""
-        try:
-            self._async(sql, rows, pg_async.write_many, sql, rows)
-        except _Disconnected as exc:
-            raise exc.error from None
+        self._run(sql, rows, pg_async.write_many, sql, rows)
 
     def _write_one(self, sql: str, args: Sequence[Any]) -> None:
+        self._run(sql, args, pg_async.write, [(sql, args)], [])
+
+    def _run(self, sql: str, params: Any, fn: Any, *args: Any) -> Any:
+        """:meth:`_async`, a lost connection raised as SQLAlchemy raises it (not tried again)."""
         try:
-            self._async(sql, args, pg_async.write, [(sql, args)], [])
+            return self._async(sql, params, fn, *args)
         except _Disconnected as exc:
             raise exc.error from None
 
