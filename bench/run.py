@@ -1,10 +1,11 @@
 """The benchmark of SPEC §7: each endpoint against the bare ASGI app, same server, same worker
 count, same load generator (wrk); p99 at a fixed offered rate of half each row's maximum (the open-loop
 generator of ``latency``); the SQLite WAL's size after each write row; the reference Node server
-(oidc-provider, see ``peers``) beside the ``anonymous`` token; and the scale rows. Installs its
+(oidc-provider, see ``peers``) beside the ``anonymous`` token; the scale rows; and the flatness rows
+(``stored``: 10 k against 1 M stored sessions, the worker's memory under load). Installs its
 own tools when missing. Writes the tables to docs/benchmarks.md.
 
-    python bench/run.py [--duration 10] [--connections 64] [--workers 1]
+    python bench/run.py [--duration 10] [--connections 64] [--workers 1] [--small 10000] [--large 1000000]
 
 Traffic goes to 127.0.0.1 only; every run is bounded by --duration.
 """
@@ -179,6 +180,8 @@ def main() -> int:
                         help="a PostgreSQL server URL (trust or password auth) for the scale-out rows; the bench "
                              "creates its own database there and drops it afterwards (default: "
                              "$HEADLESS_REDIRECTS_TEST_DATABASE_URL; empty: no PostgreSQL rows)")
+    parser.add_argument("--small", type=int, default=10_000, help="stored sessions of the flatness rows' small database")
+    parser.add_argument("--large", type=int, default=1_000_000, help="... and of the large one (bench/stored.py)")
     args = parser.parse_args()
     binary, _, node = ensure_tools()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEADLESS_REDIRECTS_")}
@@ -289,8 +292,12 @@ def main() -> int:
         ("`refresh_token`", "refresh", 0.25, 25.0, "bare POST"),
     ]
     scale = scale_rows(binary, args, env, session_body, token_body)
+    from bench import stored  # SPEC §7's flatness: 10 k against 1 M stored sessions, memory under load
+
+    flatness = stored.report(stored.measure(binary, env, small=args.small, large=args.large, rounds=3, duration=4,
+                                            soak_seconds=60), rounds=3, duration=4)
     write_report(Path(args.output), args, rows, results, scale, fixed=fixed, wal_after=wal_after,
-                 peer=(oidc, oidc_fixed))
+                 peer=(oidc, oidc_fixed), flatness=flatness)
     print(Path(args.output).read_text())
     return 0
 
@@ -424,7 +431,8 @@ def _cpu() -> str:
 
 def write_report(path: Path, args: argparse.Namespace, rows: list[tuple[str, str, float, float, str]],
                  results: dict[str, tuple[Result, Result]], scale: list[ScaleRow] | None = None, *,
-                 fixed: dict[str, Latency], wal_after: dict[str, int], peer: tuple[Result, Latency]) -> None:
+                 fixed: dict[str, Latency], wal_after: dict[str, int], peer: tuple[Result, Latency],
+                 flatness: list[str] | None = None) -> None:
     import uvicorn
 
     lines = [
@@ -492,6 +500,7 @@ def write_report(path: Path, args: argparse.Namespace, rows: list[tuple[str, str
     ]
     if scale:
         lines += scale_table(scale, results)
+    lines += flatness or []
     path.parent.mkdir(parents=True, exist_ok=True)
     notes = path.with_name("benchmarks-notes.md")
     if notes.exists():
