@@ -22,11 +22,11 @@ import jwt
 import msgspec
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from jwt.algorithms import ECAlgorithm
 
 from ..storage.changes import ALL, ChangeFeed
 from ..storage.signing_keys import SigningKeyRepository, SigningKeyRow
+from .signing_worker import jws_signature
 
 __all__ = ["InvalidToken", "KeyRing"]
 
@@ -139,8 +139,7 @@ class KeyRing:
     @staticmethod
     def signed(signing_input: bytes, der: bytes) -> str:
         """The compact JWS of ``signing_input`` and its DER signature."""
-        r, s = decode_dss_signature(der)
-        return (signing_input + b"." + _b64(r.to_bytes(32, "big") + s.to_bytes(32, "big")).rstrip(b"=")).decode()
+        return (signing_input + b"." + jws_signature(der)).decode()
 
     def verify(self, token: str, now: float | None = None) -> dict[str, Any]:
         now = time.time() if now is None else now

@@ -13,8 +13,9 @@ brings in and answers it in one write), and reads the signatures from the loop's
 thread, no wake-up from elsewhere. Measured against the thread (``python bench/ab.py --endpoint
 anonymous --runs 8``): 1.42 × the served ``anonymous`` tokens.
 
-The loop encodes the claims and writes the JWS; the worker only signs. The worker starts on the
-first signature, from a thread (the loop does not wait for the fork and exec); until it is up,
+The loop encodes the claims and joins the JWS; the worker signs and writes the signature as JWS
+writes it (r || s in base64url: 4.8 µs a token less on the loop). The worker starts on the first
+signature, from a thread (the loop does not wait for the fork and exec); until it is up,
 and from any other event loop than the one it answers, signatures are made inline. A worker that
 ends (killed, or failed) has its unanswered signatures made inline, and another is started at a
 later signature. Nothing is stored by then (``TokenIssuer.prepare`` did that), and a signature
@@ -37,7 +38,7 @@ from cryptography.hazmat.primitives import serialization
 
 from ..loops import LoopCache
 from .keys import KeyRing
-from .signing_worker import frame, frames
+from .signing_worker import frame, frames, jws_signature
 
 __all__ = ["Signer"]
 
@@ -107,7 +108,7 @@ class Signer:
         self._outbox += frame(b"S", number + signing_input)
         if not self._flushing:  # else the pipe is full, and its drain writes this too
             self._flush()
-        return self.keys.signed(signing_input, await future)
+        return (signing_input + b"." + await future).decode()
 
     # --- the worker -----------------------------------------------------------------------
 
@@ -222,7 +223,8 @@ class Signer:
             self._end(worker)
         for future, key, signing_input in waiting:
             try:
-                outcome: tuple[bytes | None, BaseException | None] = (self.keys.signature(key, signing_input), None)
+                outcome: tuple[bytes | None, BaseException | None] = (
+                    jws_signature(self.keys.signature(key, signing_input)), None)
             except Exception as exc:  # noqa: BLE001 - its own request hears of it
                 outcome = (None, exc)
             try:

@@ -9,20 +9,23 @@ It reads frames from standard input and answers on standard output, in order, on
 - ``K``: a key: 2 bytes of key number, then the private key in PKCS #8 DER;
 - ``S``: a signature asked for: 2 bytes of key number, then the JWS signing input.
 
-An answer is ``0`` with the DER signature, or ``1`` with the error's text. Every answer to what
+An answer is ``0`` with the signature as JWS writes it (``jws_signature``), or ``1`` with the
+error's text. Every answer to what
 one read brought in is written at once. It exits at the end of its input (the server closed it).
 """
 
 from __future__ import annotations
 
+import base64
 import os
 import sys
 from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-__all__ = ["HEADER", "frame", "frames"]
+__all__ = ["HEADER", "frame", "frames", "jws_signature"]
 
 HEADER = 5  # kind byte + 4-byte length
 
@@ -46,6 +49,14 @@ def frames(buffer: bytearray) -> list[tuple[int, bytes]]:
     return found
 
 
+def jws_signature(der: bytes) -> bytes:
+    """The JWS signature segment of a DER ECDSA P-256 signature: base64url of r || s, 32 bytes
+    each, without padding (RFC 7518 §3.4, RFC 7515 §2). Made here, in the worker, so that the
+    event loop only joins it to the signing input."""
+    r, s = decode_dss_signature(der)
+    return base64.urlsafe_b64encode(r.to_bytes(32, "big") + s.to_bytes(32, "big")).rstrip(b"=")
+
+
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -64,7 +75,7 @@ def main() -> int:
                 keys[payload[:2]] = serialization.load_der_private_key(payload[2:], None)
                 continue
             try:
-                answers.append(frame(b"0", keys[payload[:2]].sign(payload[2:], ecdsa)))
+                answers.append(frame(b"0", jws_signature(keys[payload[:2]].sign(payload[2:], ecdsa))))
             except Exception as exc:  # noqa: BLE001 - its own request hears of it
                 answers.append(frame(b"1", repr(exc).encode()))
         if answers:
