@@ -2,9 +2,12 @@
 
 A real `serve` process on a database of the test's own takes creates at full speed for 40 seconds
 from a bounded client (16 keep-alive connections on 127.0.0.1, a fixed duration). The WAL file's
-size is sampled throughout: it must never reach the limit, and it must have been cut back while
-the writes went on (the checkpointer reset it, not the end of the load). Every acknowledged
-session is in the database afterwards: bounding the WAL gave up nothing of group commit.
+size and header are sampled throughout: it must never reach the limit, and the WAL must have
+restarted from its beginning while the writes went on (the checkpointer reset it, not the end of
+the load: a restart gives the header new salts). The file is cut back only past
+``WAL_FILE_BYTES``: cutting it at every restart cost the commit that restarts it, on the event
+loop, 7-12 ms. Every acknowledged session is in the database afterwards: bounding the WAL gave
+up nothing of group commit.
 
 Before the fix, the WAL grew by the size of every commit and never wrapped (7.0 GB after 953 k
 creates): this test stops the load as soon as the limit is passed, so it fails within seconds.
@@ -20,6 +23,7 @@ from pathlib import Path
 import httpx
 import sqlalchemy as sa
 
+from headless_redirects.storage.database import WAL_FILE_BYTES
 from headless_redirects.storage.tables import redirect_sessions
 from tests.live import serve_process
 
@@ -49,6 +53,7 @@ class Load:
         self.acknowledged = 0
         self.failures: list[str] = []
         self.sizes: list[int] = []
+        self.salts: list[bytes] = []  # the WAL header's checkpoint sequence and salts, new at each restart
         self.over = False
 
     async def connection(self, until: float) -> None:
@@ -74,6 +79,9 @@ class Load:
         while time.monotonic() < until:
             size = self.wal.stat().st_size if self.wal.exists() else 0
             self.sizes.append(size)
+            if size >= 32:
+                with self.wal.open("rb") as f:
+                    self.salts.append(f.read(32)[12:24])
             if size >= LIMIT:
                 self.over = True  # stop at once: past the limit, the WAL only grows
                 return
@@ -96,8 +104,12 @@ def test_wal_stays_bounded_under_sustained_writes(tmp_path: Path) -> None:
     assert load.failures == []
     assert peak < LIMIT, f"the WAL reached {peak / 2**20:.0f} MiB after {load.acknowledged} creates"
     # The load wrote far more than the limit in all (a create adds several KiB of WAL frames), so
-    # the WAL was restarted and its file cut back while it went on.
-    assert any(later < earlier for earlier, later in zip(load.sizes, load.sizes[1:], strict=False))
+    # the WAL was restarted while it went on, again and again; its file was cut back only where it
+    # had grown past WAL_FILE_BYTES.
+    restarts = sum(1 for a, b in zip(load.salts, load.salts[1:], strict=False) if a != b)
+    assert restarts >= 3, f"the WAL restarted {restarts} times in {load.acknowledged} creates"
+    cuts = [(a, b) for a, b in zip(load.sizes, load.sizes[1:], strict=False) if b < a]
+    assert all(a > WAL_FILE_BYTES for a, _ in cuts), f"the WAL file was cut back from {cuts}"
     engine = sa.create_engine(f"sqlite:///{db_path}")
     with engine.connect() as c:
         stored = int(c.execute(sa.select(sa.func.count()).select_from(redirect_sessions)).scalar_one())
