@@ -10,8 +10,8 @@ It reads frames from standard input and answers on standard output, in order, on
 - ``S``: a signature asked for: 2 bytes of key number, then the JWS signing input.
 
 An answer is ``0`` with the signature as JWS writes it (``jws_signature``), or ``1`` with the
-error's text. Every answer to what
-one read brought in is written at once. It exits at the end of its input (the server closed it).
+error's text. Every answer to what one read brought in is written at once. It exits at the end
+of its input (the server closed it).
 """
 
 from __future__ import annotations
