@@ -1,6 +1,6 @@
 """The SQLite WAL stays bounded under sustained writes (SPEC §7: under 64 MiB).
 
-A real `serve` process on a database of the test's own takes creates at full speed for 40 seconds
+A real `serve` process on a database of the test's own takes creates at full speed for 25 seconds
 from a bounded client (16 keep-alive connections on 127.0.0.1, a fixed duration). The WAL file's
 size and header are sampled throughout: it must never reach the limit, and the WAL must have
 restarted from its beginning while the writes went on (the checkpointer reset it, not the end of
@@ -29,9 +29,10 @@ from tests.live import serve_process
 
 LIMIT = 64 * 1024 * 1024
 # Seconds of writes at full speed: at this machine's pace the checkpointer restarts the WAL
-# every second or two, and without it the WAL passed the limit within seconds, so 40 s (the suite
-# stays under ten minutes) proves the bound as well as a minute did.
-DURATION = 40.0
+# every second or two, and without it the WAL passed the limit within seconds, so 25 s (the suite
+# stays near ten minutes on a slow machine) proves the bound as well as a minute did: the test
+# asks for at least three restarts.
+DURATION = 25.0
 CONNECTIONS = 16
 SESSION_PATH = "/_api/redirects-api/v1/redirect-session"
 BODY = json.dumps({"ecomCheckout": {"checkoutId": "0fc930e0-5bc6-4dfe-b828-4d56c40a0c07"},
