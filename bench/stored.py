@@ -39,13 +39,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.run import CHECKOUT, free_port, post_json, process  # noqa: E402
+from bench.run import free_port, post_json, process  # noqa: E402
+from bench.served import SESSION_BODY, post_lua  # noqa: E402
 
 SESSION_PATH = "/_api/redirects-api/v1/redirect-session"
-SESSION_BODY: dict[str, object] = {
-    "ecomCheckout": {"checkoutId": CHECKOUT},
-    "callbacks": {"postFlowUrl": "https://shop.example.com/after", "thankYouPageUrl": "https://shop.example.com/thanks"},
-}
 SAMPLE = 100_000  # the most short links the generator draws from
 KEYS = ("short", "session")
 
@@ -103,11 +100,6 @@ def short_links_lua(codes_file: Path) -> str:
             "request = function()\n  return wrk.format(\"GET\", \"/r/\" .. codes[math.random(#codes)])\nend\n")
 
 
-def post_lua(body: object, headers: dict[str, str]) -> str:
-    lua = f'wrk.method = "POST"\nwrk.body = {json.dumps(json.dumps(body))}\n'
-    return lua + "".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}\n" for k, v in headers.items())
-
-
 @dataclass
 class Served:
     """A ``serve`` of its own database, with what it takes to load it."""
@@ -157,7 +149,8 @@ def prepare(tmp: Path, name: str, sessions: int, env: dict[str, str]) -> Served:
     url = f"http://127.0.0.1:{port}"
     with process(serve_command(port), env, f"{url}/healthz"):
         access = str(post_json(f"{url}/oauth2/token", token_body)["access_token"])
-        template = post_json(url + SESSION_PATH, SESSION_BODY, {"Authorization": access})["redirectSession"]
+        body: dict[str, object] = {**SESSION_BODY}
+        template = post_json(url + SESSION_PATH, body, {"Authorization": access})["redirectSession"]
     fill(db, str(template["id"]), sessions - 1)  # type: ignore[index]
     codes_file = tmp / f"{name}-codes.txt"
     codes_file.write_text("\n".join(sample_codes(db)) + "\n")
