@@ -80,6 +80,19 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(10)
 
 
+def stop_within(proc: subprocess.Popen[str] | subprocess.Popen[bytes], seconds: float = 20.0) -> None:
+    """SIGINT, and the process must end within ``seconds`` (``TimeoutExpired`` otherwise, which
+    fails the test); one that does not is killed all the same, so that no test leaves a server
+    running behind it."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(seconds)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
 def children_running(parent: int, marker: bytes) -> list[int]:
     """The pids of ``parent``'s child processes whose command line holds ``marker`` (not ended)."""
     found = []

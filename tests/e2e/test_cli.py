@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -18,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.live import free_port
+from tests.live import free_port, stop_within
 
 CLI = [sys.executable, "-m", "headless_redirects.cli"]
 
@@ -70,8 +69,7 @@ def test_serve_creates_a_dev_site_and_serves_it(tmp_path: Path) -> None:
         assert r.status_code == 200, r.text
         assert r.json()["redirectSession"]["fullUrl"].startswith(f"{base}/flow/login?")
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(20)
+        stop_within(proc)
         assert proc.stdout is not None
         proc.stdout.close()
 
@@ -273,8 +271,7 @@ def test_serve_json_prints_one_object(tmp_path: Path) -> None:
         assert started["publicUrl"] == f"http://127.0.0.1:{port}"
         assert set(started["developmentSite"]) == {"siteId", "clientId", "apiKey"}
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(20)
+        stop_within(proc)
         assert proc.stdout is not None
         rest = proc.stdout.read()
         proc.stdout.close()

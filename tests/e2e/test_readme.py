@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.live import free_port, wait_up
+from tests.live import free_port, stop_within, wait_up
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -75,8 +75,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         exports = "\n".join(line.strip() for line in lines if line.strip().startswith("export "))
         yield Served(url, printed, exports, folder)
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(20)
+        stop_within(proc)
         proc.stdout.close()
 
 
