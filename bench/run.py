@@ -111,16 +111,22 @@ def wrk(binary: str, url: str, args: argparse.Namespace, *, method: str = "GET",
         out = subprocess.run([*base, "-d", f"{args.duration}s", url], capture_output=True, text=True,
                              check=True).stdout
     os.unlink(script.name)
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    rps, count = wrk_counts(out)
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     assert p99 is not None, out
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
+    return Result(rps, float(p99.group(1)) * scale, count, meter.result.fraction)
+
+
+def wrk_counts(out: str) -> tuple[float, int]:
+    """req/s and errors (non-2xx/3xx answers plus socket errors) of a wrk report."""
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     count = int(bad.group(1)) if bad else 0
     if errors:
         count += sum(int(g) for g in errors.groups())
-    return Result(rps, float(p99.group(1)) * scale, count, meter.result.fraction)
+    return rps, count
 
 
 def post_json(url: str, body: dict[str, object], headers: dict[str, str] | None = None) -> dict[str, object]:

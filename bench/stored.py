@@ -24,7 +24,6 @@ import argparse
 import contextlib
 import json
 import os
-import re
 import sqlite3
 import statistics
 import subprocess
@@ -39,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.run import free_port, post_json, process  # noqa: E402
+from bench.run import free_port, post_json, process, wrk_counts  # noqa: E402
 from bench.served import SESSION_BODY, post_lua  # noqa: E402
 
 SESSION_PATH = "/_api/redirects-api/v1/redirect-session"
@@ -166,11 +165,7 @@ def wrk_run(binary: str, served: Served, key: str, seconds: float, connections: 
                               served.url + served.path(key)], capture_output=True, text=True, check=True).stdout
     finally:
         os.unlink(script.name)
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    errors = (int(bad.group(1)) if bad else 0) + (sum(map(int, socket_errors.groups())) if socket_errors else 0)
-    return rps, errors
+    return wrk_counts(out)
 
 
 def rss_bytes(pid: int) -> int:
