@@ -116,8 +116,10 @@ class Database:
             group = self.group
             # Another connection of this process must not wait for the group's write lock.
             sa.event.listen(self.engine, "begin", lambda _conn: group.flush_now())
+        self._commits = 0  # outside the group: SQLAlchemy's and ``note_commit``'s
         if self.is_sqlite:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            sa.event.listen(self.engine, "commit", lambda _conn: self.note_commit())
             if background_checkpoints and parsed.database and parsed.database != ":memory:":
                 sa.event.listen(self.engine, "connect", _no_autocheckpoint)
                 self._checkpointer = _Checkpointer(parsed.database, self.group)
@@ -136,6 +138,14 @@ class Database:
         if self.async_pools is not None:
             return await greenlet_spawn(lambda: fn(*args, **kwargs))
         return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs))
+
+    def note_commit(self) -> None:
+        self._commits += 1
+
+    def commits(self) -> int:
+        """How many transactions this process has committed on SQLite (``turn_reads``)."""
+        group = self.group
+        return self._commits if group is None else self._commits + group.commits
 
     @property
     def is_async(self) -> bool:
