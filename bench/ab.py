@@ -1,14 +1,17 @@
 """A/B of two source trees on one endpoint, for changes smaller than the machine's noise.
 
     python bench/ab.py --before DIR [--endpoint anonymous] [--runs 10] [--duration 3] [--postgres URL]
+                       [--beside session]
 
 Starts ``serve`` from this checkout (A) and from the source folder ``DIR`` (B, for example
 ``git archive <rev> src | tar -x -C DIR``), each on a database of its own, both for the whole
 run (on SQLite, or with ``--postgres`` on PostgreSQL); then loads them in turn, A B A B ..., ``--runs`` times each with ``wrk -t1 -c64`` for
 ``--duration`` seconds after one warm-up, and prints every pair and the medians. On a shared
 machine a single run moves by ±30 %; neighbouring runs of A and B see nearly the same
-machine, so the median of their ratios is steadier than either figure. Traffic goes to
-127.0.0.1 only; both servers are stopped at the end.
+machine, so the median of their ratios is steadier than either figure. With ``--beside E``, a
+second wrk loads endpoint E at the same time (48 connections, and 16 for ``--endpoint``): a
+mixed load, for changes that concern how requests of two kinds share a server; both rates and
+their sum are printed. Traffic goes to 127.0.0.1 only; both servers are stopped at the end.
 """
 
 from __future__ import annotations
@@ -17,7 +20,6 @@ import argparse
 import contextlib
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -29,7 +31,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.peers import ensure_tools  # noqa: E402
-from bench.run import REDIRECT_URI, free_port, postgres_database, process  # noqa: E402
+from bench.run import REDIRECT_URI, free_port, postgres_database, process, wrk_counts  # noqa: E402
 from bench.served import ENDPOINTS, target  # noqa: E402
 
 
@@ -51,15 +53,22 @@ def server(tmp: str, name: str, pythonpath: str | None,
     return command, {**env, "HEADLESS_REDIRECTS_PUBLIC_URL": url}, url, tenant
 
 
-def rate(wrk: str, url: str, lua: str, seconds: int) -> float:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(lua)
-    try:
-        out = subprocess.run([wrk, "-t1", "-c64", f"-d{seconds}s", "-s", script.name, url],
-                             capture_output=True, text=True, check=True).stdout
-    finally:
-        os.unlink(script.name)
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+def rates(wrk: str, loads: list[tuple[str, str, int]], seconds: int) -> list[float]:
+    """req/s of each ``(url, lua, connections)`` load, all run at once for ``seconds``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        running = []
+        for i, (url, lua, connections) in enumerate(loads):
+            script = Path(tmp) / f"{i}.lua"
+            script.write_text(lua)
+            running.append(subprocess.Popen([wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url],
+                                            stdout=subprocess.PIPE, text=True))
+        found = []
+        for proc in running:
+            out = proc.communicate()[0]
+            if proc.returncode:
+                raise subprocess.CalledProcessError(proc.returncode, proc.args, out)
+            found.append(wrk_counts(out)[0])
+        return found
 
 
 def main() -> int:
@@ -70,6 +79,8 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=3)
     parser.add_argument("--postgres", default="",
                         help="a PostgreSQL server URL: each side on a database of its own there (created, then dropped)")
+    parser.add_argument("--beside", choices=ENDPOINTS, default=None,
+                        help="an endpoint loaded at the same time (48 connections; --endpoint gets 16)")
     args = parser.parse_args()
     wrk = ensure_tools()[0]
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
@@ -78,19 +89,42 @@ def main() -> int:
         a_server = server(tmp, "a", None, a_url)
         b_server = server(tmp, "b", os.path.abspath(args.before), b_url)
         with process(*a_server[:2], a_server[2] + "/healthz"), process(*b_server[:2], b_server[2] + "/healthz"):
-            targets = [target(url, tenant["clientId"], args.endpoint) for _, _, url, tenant in (a_server, b_server)]
-            for url, lua in targets:
-                rate(wrk, url, lua, 2)  # warm-up
-            pairs = []
+            sides = []
+            for _, _, url, tenant in (a_server, b_server):
+                loads = [(*target(url, tenant["clientId"], args.endpoint), 16 if args.beside else 64)]
+                if args.beside:
+                    loads.append((*target(url, tenant["clientId"], args.beside), 48))
+                sides.append(loads)
+            for loads in sides:
+                rates(wrk, loads, 2)  # warm-up
+            pairs: list[tuple[list[float], list[float]]] = []
             for run in range(1, args.runs + 1):
-                a, b = (rate(wrk, url, lua, args.duration) for url, lua in targets)
+                a, b = (_all(rates(wrk, loads, args.duration)) for loads in sides)
                 pairs.append((a, b))
-                print(f"run {run:2}  A (this checkout) {a:9,.0f} req/s   B ({args.before}) {b:9,.0f} req/s   "
-                      f"A/B {a / b:5.2f}", flush=True)
-            print(f"median  A {statistics.median(a for a, _ in pairs):9,.0f} req/s   "
-                  f"B {statistics.median(b for _, b in pairs):9,.0f} req/s   "
-                  f"A/B {statistics.median(a / b for a, b in pairs):5.2f}  ({args.endpoint}, {args.runs} pairs)")
+                print(f"run {run:2}  A (this checkout) {_shown(a)}   B ({args.before}) {_shown(b)}   "
+                      f"A/B {_ratios(a, b)}", flush=True)
+            columns = range(len(pairs[0][0]))
+            median_a = [statistics.median(a[i] for a, _ in pairs) for i in columns]
+            median_b = [statistics.median(b[i] for _, b in pairs) for i in columns]
+            ratios = " / ".join(f"{statistics.median(a[i] / b[i] for a, b in pairs):5.2f}" for i in columns)
+            names = f"{args.endpoint} + {args.beside} = both" if args.beside else args.endpoint
+            print(f"median  A {_shown(median_a)}   B {_shown(median_b)}   A/B {ratios}  ({names}, {args.runs} pairs)")
     return 0
+
+
+def _all(found: list[float]) -> list[float]:
+    """One run's rates, and their sum when two loads ran at once."""
+    return found if len(found) == 1 else [*found, sum(found)]
+
+
+def _shown(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:9,.0f} req/s"
+    return f"{values[0]:9,.0f} + {values[1]:,.0f} = {values[2]:,.0f} req/s"
+
+
+def _ratios(a: list[float], b: list[float]) -> str:
+    return " / ".join(f"{x / y:5.2f}" for x, y in zip(a, b, strict=True))
 
 
 if __name__ == "__main__":
