@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+from typing import Any
+
 import sqlalchemy as sa
 
+from headless_redirects.domain.sessions import short_code
+from headless_redirects.settings import Settings
 from headless_redirects.storage.tables import redirect_sessions
+from headless_redirects.web.app import create_app
 from tests.conftest import GUID, PUBLIC_URL, World
 from tests.identity import CHALLENGE
+from tests.integration.test_storage import _session as stored_session
 
 
 def _session(world: World) -> dict:  # type: ignore[type-arg]
@@ -69,3 +77,52 @@ def test_session_lifetimes_are_configurable(sqlite_url: str) -> None:
     stored = w.services.store.sessions.get(s["id"])
     assert stored is not None and stored.expires_at - stored.created_at == 120
     w.services.db.dispose()
+
+
+def test_a_short_link_waits_neither_for_the_turns_commit_nor_for_the_checkpointer(tmp_path: Path) -> None:
+    """A short link only reads committed rows (``Database.read``): it is answered at once, while
+    another request's write of the same turn is still to be committed, and while the
+    checkpointer holds the writes."""
+    app: Any = create_app(Settings(database_url=f"sqlite:///{tmp_path}/links.db", public_url=PUBLIC_URL,
+                                   webhook_dispatcher=False))
+    services = app.services
+    group = services.db.group
+    assert group is not None  # a server's database: writes are grouped
+    stored = stored_session(GUID)
+    services.store.sessions.insert(stored)  # no loop: committed at once
+    path = "/r/" + short_code(stored.id)
+
+    async def get() -> list[Any]:
+        sent: list[Any] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"",
+                 "headers": [], "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 8080), "scheme": "http",
+                 "http_version": "1.1", "root_path": ""}
+        await app(scope, receive, send)
+        return [sent[0]["status"], dict(sent[0]["headers"]).get(b"location")]
+
+    async def main() -> list[Any]:
+        services.store.sessions.insert(stored_session(GUID))  # another request's write: grouped
+        commits = group.commits
+        answered = await get()
+        seen = [*answered, group.dirty, group.commits - commits]
+        await asyncio.sleep(0)  # the group commits
+        group.gate = asyncio.get_running_loop().create_future()  # the checkpointer holds the writes
+        try:
+            seen += await asyncio.wait_for(get(), 5)
+        finally:
+            gate, group.gate = group.gate, None
+            gate.set_result(None)
+        return seen
+
+    location = stored.full_url.encode()
+    try:
+        assert asyncio.run(main()) == [302, location, True, 0, 302, location]
+    finally:
+        services.db.dispose()

@@ -94,7 +94,7 @@ class HotPath:
 
     async def short_link(self, scope: Scope, receive: Receive) -> Answer:
         services = self.services
-        found = await services.db.run(services.sessions.short_link, scope["path"][3:])
+        found = await services.db.read(services.sessions.short_link, scope["path"][3:])
         if found is None or found[1] <= time.time():
             page = render_message(None, 404 if found is None else 410, "not_found" if found is None else "expired")
             return page.status_code, [h for h in page.raw_headers if h[0] != b"content-length"], bytes(page.body)
