@@ -11,6 +11,7 @@ import sqlite3
 import uuid
 from pathlib import Path
 
+from headless_redirects.domain.sessions import short_code
 from headless_redirects.storage.database import Database
 from headless_redirects.storage.migrate import upgrade
 from headless_redirects.storage.repository import Store
@@ -66,4 +67,44 @@ def test_the_checkpointer_restarts_a_wal_past_its_limit(tmp_path: Path) -> None:
             assert _count(path) < 200_000, "the checkpointer never restarted the WAL"
 
     asyncio.run(main())
+    db.dispose()
+
+
+def test_the_wal_restarts_while_every_turn_reads(tmp_path: Path) -> None:
+    """Reads do not wait for the hold (``Database.read``), and each turn's shared read transaction
+    (``turn_reads``) ends with its turn: the RESTART still gets through under reads and writes."""
+    path = tmp_path / "reads.db"
+    db = Database(f"sqlite:///{path}", group_commit=True, background_checkpoints=True)
+    upgrade(db.engine)
+    store = Store(db)
+    checkpointer = db._checkpointer
+    assert checkpointer is not None
+    checkpointer.reset_over = 256 * 1024
+    read = _session(str(uuid.uuid4()))
+    store.sessions.insert(read)
+    code = short_code(read.id)
+
+    async def main() -> int:
+        done = False
+        reads = 0
+
+        async def reader() -> None:
+            nonlocal reads
+            while not done:
+                assert await db.read(store.sessions.short_link, code) is not None
+                reads += 1
+                await asyncio.sleep(0)
+
+        task = asyncio.create_task(reader())
+        deadline = asyncio.get_running_loop().time() + 60
+        try:
+            while checkpointer.resets < 3:
+                await asyncio.gather(*(db.run(store.sessions.insert, _session(str(uuid.uuid4()))) for _ in range(50)))
+                assert asyncio.get_running_loop().time() < deadline, "the WAL was not restarted under reads"
+        finally:
+            done = True
+            await task
+        return reads
+
+    assert asyncio.run(main()) > 0
     db.dispose()
