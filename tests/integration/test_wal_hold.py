@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 
 from headless_redirects.domain.sessions import short_code
-from headless_redirects.storage.database import Database
+from headless_redirects.storage.database import Database, _Checkpointer
 from headless_redirects.storage.migrate import upgrade
 from headless_redirects.storage.repository import Store
 from tests.integration.test_group_commit import _count
@@ -52,14 +52,19 @@ def test_a_hold_commits_the_group_and_holds_storage_calls_until_released(tmp_pat
     db.dispose()
 
 
-def test_the_checkpointer_restarts_a_wal_past_its_limit(tmp_path: Path) -> None:
-    path = tmp_path / "big.db"
+def _checkpointed(path: Path) -> tuple[Database, Store, _Checkpointer]:
+    """A server's database (grouped writes, the checkpointer) whose WAL restarts past 256 KiB."""
     db = Database(f"sqlite:///{path}", group_commit=True, background_checkpoints=True)
     upgrade(db.engine)
-    store = Store(db)
     checkpointer = db._checkpointer
     assert checkpointer is not None
     checkpointer.reset_over = 256 * 1024
+    return db, Store(db), checkpointer
+
+
+def test_the_checkpointer_restarts_a_wal_past_its_limit(tmp_path: Path) -> None:
+    path = tmp_path / "big.db"
+    db, store, checkpointer = _checkpointed(path)
 
     async def main() -> None:
         while checkpointer.resets == 0:  # bounded by the test's own limit below
@@ -73,13 +78,7 @@ def test_the_checkpointer_restarts_a_wal_past_its_limit(tmp_path: Path) -> None:
 def test_the_wal_restarts_while_every_turn_reads(tmp_path: Path) -> None:
     """Reads do not wait for the hold (``Database.read``), and each turn's shared read transaction
     (``turn_reads``) ends with its turn: the RESTART still gets through under reads and writes."""
-    path = tmp_path / "reads.db"
-    db = Database(f"sqlite:///{path}", group_commit=True, background_checkpoints=True)
-    upgrade(db.engine)
-    store = Store(db)
-    checkpointer = db._checkpointer
-    assert checkpointer is not None
-    checkpointer.reset_over = 256 * 1024
+    db, store, checkpointer = _checkpointed(tmp_path / "reads.db")
     read = _session(str(uuid.uuid4()))
     store.sessions.insert(read)
     code = short_code(read.id)
