@@ -20,7 +20,8 @@ import msgspec
 
 from .loops import LoopCache
 
-__all__ = ["JsonFormatter", "LineStream", "TextFormatter", "configure", "logging_config"]
+__all__ = ["AccessEntry", "JsonFormatter", "LineStream", "TextFormatter", "access_lines", "configure",
+           "logging_config"]
 
 LogFormat = Literal["json", "text"]
 
@@ -36,6 +37,48 @@ def _time(record: logging.LogRecord) -> str:
 
 def _extra(record: logging.LogRecord) -> dict[str, Any]:
     return {k: v for k, v in record.__dict__.items() if k not in _STANDARD}
+
+
+# An access line's fields, as the middleware hands them over: (Unix time, method, route template,
+# status, request id, duration in ms, client IP).
+AccessEntry = tuple[float, str, str, int, str, float, "str | None"]
+ACCESS_LOGGER = "headless_redirects.access"
+
+
+class _AccessLine(msgspec.Struct):
+    """An access line as ``JsonFormatter`` writes the record of ``log.info`` with these extras:
+    the same fields in the same order."""
+
+    time: str
+    level: str
+    logger: str
+    message: str
+    request_id: str
+    method: str
+    route: str
+    status: int
+    duration_ms: float
+    client_ip: str | None
+
+
+_encode_lines = msgspec.json.Encoder().encode_lines
+_stamps: dict[int, str] = {}
+
+
+def access_lines(entries: list[AccessEntry]) -> str:
+    """The JSON lines of ``entries``, each ended by a newline: the bytes ``JsonFormatter`` writes
+    for each, made in one call (measured: 1.1 µs a line in a batch, 2.3 µs one at a time)."""
+    lines = []
+    for now, method, route, status, request_id, duration_ms, client_ip in entries:
+        second = int(now)
+        stamp = _stamps.get(second)
+        if stamp is None:
+            _stamps.clear()
+            stamp = _stamps[second] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
+        lines.append(_AccessLine(f"{stamp}.{int((now - second) * 1000):03d}Z", "info", ACCESS_LOGGER,
+                                 f"{method} {route} {status}", request_id, method, route, status, duration_ms,
+                                 client_ip))
+    return _encode_lines(lines).decode()
 
 
 class JsonFormatter(logging.Formatter):
@@ -64,27 +107,36 @@ class TextFormatter(logging.Formatter):
 
 
 class LineStream(logging.StreamHandler):  # type: ignore[type-arg]
-    """The stream handler of ``configure``. It also takes finished lines (``add_line``: the access
-    lines, which the middleware writes without a ``LogRecord``) and, on an event loop, writes the
-    lines of one loop turn together: one write to the stream a turn instead of one a request
-    (measured: a served short link's access line cost one ``write`` system call each,
-    docs/benchmarks.md). Lines keep their order: any other record, a ``flush``, a change of
-    stream and the process's exit (``logging.shutdown``) write the held lines first."""
+    """The stream handler of ``configure``. It also takes finished lines (``add_line``) and access
+    lines' fields (``add_access``: the middleware writes those without a ``LogRecord``) and, on
+    an event loop, writes the lines of one loop turn together: one write to the stream a turn
+    instead of one a request (measured: a served short link's access line cost one ``write``
+    system call each, docs/benchmarks.md), the access lines encoded in one call. Lines keep
+    their order: any other record, a ``flush``, a change of stream and the process's exit
+    (``logging.shutdown``) write the held lines first."""
 
     MAX_HELD = 256
 
     def __init__(self, stream: IO[str] | None = None) -> None:
         super().__init__(stream)
-        self._held: list[str] = []
+        self._held: list[str | AccessEntry] = []
         self._loops = LoopCache()
 
     def add_line(self, line: str) -> None:
         """Write ``line`` (terminated) now outside an event loop, else by the end of this turn."""
+        self._add(line)
+
+    def add_access(self, entry: AccessEntry) -> None:
+        """Write the access line of ``entry`` (``access_lines``) as ``add_line`` writes a line.
+        The handler's terminator must be a newline."""
+        self._add(entry)
+
+    def _add(self, item: str | AccessEntry) -> None:
         loop = self._loops.running()  # without Python 3.11's getpid per call (``loops``)
         self.acquire()
         try:
             held = self._held
-            held.append(line)
+            held.append(item)
             if loop is None or len(held) >= self.MAX_HELD:
                 self._write_held()
             elif len(held) == 1:
@@ -100,10 +152,23 @@ class LineStream(logging.StreamHandler):  # type: ignore[type-arg]
             self.release()
 
     def _write_held(self) -> None:
-        if not self._held:
+        held = self._held
+        if not held:
             return
-        text = "".join(self._held)
-        self._held.clear()
+        self._held = []
+        parts: list[str] = []
+        entries: list[AccessEntry] = []
+        for item in held:
+            if type(item) is str:
+                if entries:
+                    parts.append(access_lines(entries))
+                    entries = []
+                parts.append(item)
+            else:
+                entries.append(item)  # type: ignore[arg-type]
+        if entries:
+            parts.append(access_lines(entries))
+        text = "".join(parts)
         try:
             self.stream.write(text)
             self.stream.flush()

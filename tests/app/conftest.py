@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Iterator
 
 import pytest
 
+from headless_redirects.logs import configure
 from tests.conftest import World
 from tests.identity import EMAIL, PASSWORD
 
@@ -31,3 +33,13 @@ def logging_restored() -> Iterator[None]:
         logger.handlers[:] = handlers
         logger.setLevel(level)
         logger.propagate = propagate
+
+
+@pytest.fixture
+def json_logs(logging_restored: None) -> Iterator[io.StringIO]:
+    """Logging as ``serve`` sets it up, into a buffer; the previous set-up restored after."""
+    configure("info")
+    buffer = io.StringIO()
+    for handler in logging.getLogger("headless_redirects").handlers:
+        handler.setStream(buffer)  # type: ignore[attr-defined]
+    return buffer

@@ -19,31 +19,12 @@ from starlette.testclient import TestClient
 
 from headless_redirects.domain.intent_shapes import fast_request
 from headless_redirects.domain.intents import AppRules, check_against_apps, parse_request
-from headless_redirects.logs import configure
 from headless_redirects.settings import Settings
 from headless_redirects.web import middleware
 from headless_redirects.web.app import create_app
 from headless_redirects.web.hotpath import Edge
 from tests.app import test_create_session_rules as rules_table
 from tests.conftest import ALLOWED_DOMAINS, REDIRECT_URIS, SESSION_PATH, World
-
-
-@pytest.fixture
-def json_logs() -> Iterator[io.StringIO]:
-    """Logging as ``serve`` sets it up, into a buffer; the previous set-up restored after."""
-    names = ("headless_redirects", "headless_redirects.access")
-    saved = {n: (logging.getLogger(n).handlers[:], logging.getLogger(n).level, logging.getLogger(n).propagate)
-             for n in names}
-    configure("info")
-    buffer = io.StringIO()
-    for handler in logging.getLogger("headless_redirects").handlers:
-        handler.setStream(buffer)  # type: ignore[attr-defined]
-    yield buffer
-    for name, (handlers, level, propagate) in saved.items():
-        logger = logging.getLogger(name)
-        logger.handlers[:] = handlers
-        logger.setLevel(level)
-        logger.propagate = propagate
 
 
 def test_the_direct_access_line_is_the_formatters_line(json_logs: io.StringIO) -> None:

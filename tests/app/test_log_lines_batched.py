@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import logging
 
 from headless_redirects.logs import JsonFormatter, LineStream, configure
+from headless_redirects.web import middleware
 from headless_redirects.web.middleware import new_request_id
 
 
@@ -67,3 +69,38 @@ def test_request_ids_are_unique_random_hex() -> None:
     ids = [new_request_id() for _ in range(2000)]
     assert len(set(ids)) == len(ids)
     assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+
+
+def test_access_lines_of_a_turn_are_the_formatters_lines_in_order(json_logs: io.StringIO) -> None:
+    # ``json_logs``: logging as ``serve`` sets it up. Access lines are held as their fields and
+    # encoded together at the end of the turn; each is the line ``log.info`` would have written,
+    # in its place among the other lines (held ones and records). A proxy's request id may hold
+    # quotes and backslashes.
+    odd_id = 'a"b\\c'
+    (stream,) = logging.getLogger("headless_redirects").handlers
+    assert isinstance(stream, LineStream)
+    requests = [("GET", "/r/{code}", 302, "r1", 0.25, "203.0.113.9"), ("POST", "/oauth2/token", 400, odd_id, 1.5, None)]
+
+    async def turn() -> str:
+        middleware.access_line(*requests[0])
+        stream.add_line('{"request_id": "held"}\n')
+        middleware.access_line(*requests[0])
+        logging.getLogger("headless_redirects.web").warning("between")
+        middleware.access_line(*requests[1])
+        held = json_logs.getvalue()
+        await asyncio.sleep(0)
+        return held
+
+    held = asyncio.run(turn())
+    direct = [json.loads(line) for line in json_logs.getvalue().splitlines()]
+    assert [line.get("request_id") for line in direct] == ["r1", "held", "r1", None, odd_id]
+    assert len(held.splitlines()) == 4  # the last line waited for the end of the turn
+    for method, route, status, request_id, duration_ms, client_ip in requests:
+        middleware.log.info("%s %s %s", method, route, status, extra={
+            "request_id": request_id, "method": method, "route": route, "status": status,
+            "duration_ms": duration_ms, "client_ip": client_ip})
+    through_logging = [json.loads(line) for line in json_logs.getvalue().splitlines()[5:]]
+    for line, expected in zip([direct[0], direct[4]], through_logging, strict=True):
+        assert list(line) == list(expected)  # same fields, same order
+        line.pop("time"), expected.pop("time")
+        assert line == expected

@@ -8,11 +8,10 @@ import re
 import time
 from collections.abc import Iterable
 
-import msgspec
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..domain.entropy import random_bytes
-from ..logs import JsonFormatter, LineStream
+from ..logs import ACCESS_LOGGER, JsonFormatter, LineStream, access_lines
 from .metrics import Metrics, route_label
 
 __all__ = ["REQUEST_ID_HEADER", "RequestIdMiddleware", "TrustedProxies", "access_line", "new_request_id"]
@@ -22,8 +21,7 @@ _HEADER_BYTES = REQUEST_ID_HEADER.encode()
 # An id a proxy hands on is used as it is when it is a short run of visible ASCII (it goes into a
 # response header and the logs).
 _GOOD_ID = re.compile(rb"[!-~]{1,128}")
-log = logging.getLogger("headless_redirects.access")
-_encode = msgspec.json.Encoder().encode
+log = logging.getLogger(ACCESS_LOGGER)
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -152,8 +150,8 @@ def access_line(method: str, route: str, status: int, request_id: str, duration_
     ``serve`` sets logging up), the line is written to that stream directly: the same bytes the
     formatter writes, without building a ``LogRecord`` (measured: the logging call cost 10-15 µs
     of a 60 µs short link), and through ``logs.LineStream`` together with the other lines of the
-    loop turn. Any other set-up (another format, handlers of a test, filters) gets the ordinary
-    logging call."""
+    loop turn, encoded with them at the end of the turn (``logs.access_lines``). Any other set-up
+    (another format, handlers of a test, filters) gets the ordinary logging call."""
     handler = _json_stream_handler()
     if handler is None:
         log.info(
@@ -162,38 +160,18 @@ def access_line(method: str, route: str, status: int, request_id: str, duration_
                    "duration_ms": duration_ms, "client_ip": client_ip},
         )
         return
-    now = time.time()
-    second = int(now)
-    stamp = _stamps.get(second)
-    if stamp is None:
-        _stamps.clear()
-        stamp = _stamps[second] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
-    line = _encode({
-        "time": f"{stamp}.{int((now - second) * 1000):03d}Z",
-        "level": "info",
-        "logger": log.name,
-        "message": f"{method} {route} {status}",
-        "request_id": request_id,
-        "method": method,
-        "route": route,
-        "status": status,
-        "duration_ms": duration_ms,
-        "client_ip": client_ip,
-    }).decode()
-    if type(handler) is LineStream:
-        handler.add_line(line + handler.terminator)  # with the other lines of this loop turn
+    entry = (time.time(), method, route, status, request_id, duration_ms, client_ip)
+    if type(handler) is LineStream and handler.terminator == "\n":
+        handler.add_access(entry)  # with the other lines of this loop turn
         return
     handler.acquire()
     try:
-        handler.stream.write(line + handler.terminator)
+        handler.stream.write(access_lines([entry])[:-1] + handler.terminator)
         handler.flush()
     except Exception:  # noqa: BLE001, S110 - as logging does: a failed log line never fails the request
         pass
     finally:
         handler.release()
-
-
-_stamps: dict[int, str] = {}
 
 
 def _json_stream_handler() -> logging.StreamHandler | None:  # type: ignore[type-arg]
