@@ -3,9 +3,13 @@ primary keys written on the hot path, still unguessable, and still read in their
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import os
+import random
 import re
+import string
 import time
 import uuid
 
@@ -86,3 +90,24 @@ def test_random_bytes_are_fresh_and_not_shared_with_a_forked_child() -> None:
     os.close(read)
     os.waitpid(pid, 0)
     assert len(child) == 32 and child != entropy.random_bytes(32)
+
+
+def test_a_short_code_decodes_to_its_session_id_and_nothing_else_decodes() -> None:
+    # The definition: the 16 bytes whose URL-safe base64 (unpadded) is exactly the code.
+    def by_definition(code: str) -> str | None:
+        try:
+            raw = base64.urlsafe_b64decode(code + "==")
+        except (binascii.Error, ValueError):
+            return None
+        if len(code) != 22 or len(raw) != 16 or base64.urlsafe_b64encode(raw)[:22].decode() != code:
+            return None
+        return str(uuid.UUID(bytes=raw))
+
+    rng = random.Random(12)
+    alphabet = string.ascii_letters + string.digits + "-_+/=é "
+    codes = ["".join(rng.choice(alphabet) for _ in range(rng.choice((21, 22, 22, 22, 23)))) for _ in range(20000)]
+    codes += [short_code(new_session_id()) for _ in range(2000)]
+    codes += ["A" * 21 + c for c in string.ascii_letters + string.digits + "-_"]  # every last character
+    decoded = [session_id_from_short_code(code) for code in codes]
+    assert decoded == [by_definition(code) for code in codes]
+    assert sum(d is not None for d in decoded) > 2000 + 4  # issued codes and the canonical last characters
