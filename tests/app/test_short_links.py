@@ -12,6 +12,7 @@ from headless_redirects.domain.sessions import short_code
 from headless_redirects.settings import Settings
 from headless_redirects.storage.tables import redirect_sessions
 from headless_redirects.web.app import create_app
+from headless_redirects.web.hotpath import Edge
 from tests.conftest import GUID, PUBLIC_URL, World
 from tests.identity import CHALLENGE
 from tests.integration.test_storage import _session as stored_session
@@ -126,3 +127,56 @@ def test_a_short_link_waits_neither_for_the_turns_commit_nor_for_the_checkpointe
         assert asyncio.run(main()) == [302, location, True, 0, 302, location]
     finally:
         services.db.dispose()
+
+
+def test_the_edges_own_short_link_answers_as_the_handler_does(world: World, caplog: Any) -> None:
+    """On SQLite the Edge looks a short link up itself (``Edge.short_link``); the handler path
+    (``HotPath.short_link`` through ``Edge.answer``, as on PostgreSQL) answers the same: status,
+    headers, body, request id, metrics and the log line of an unexpected error."""
+    edge = world.client.app
+    assert isinstance(edge, Edge) and edge.read_now
+    live = _session(world)["shortUrl"].rsplit("/", 1)[1]
+    expired = _session(world)
+    with world.services.db.engine.begin() as c:
+        c.execute(sa.update(redirect_sessions).where(redirect_sessions.c.id == expired["id"]).values(expires_at=1))
+    requests = [("GET", live), ("HEAD", live), ("GET", expired["shortUrl"].rsplit("/", 1)[1]),
+                ("GET", "A" * 22), ("GET", "x")]
+
+    def answers() -> list[Any]:
+        seen = []
+        for method, code in requests:
+            r = world.client.request(method, f"/r/{code}", follow_redirects=False)
+            request_id = r.headers.pop("x-wix-request-id")
+            assert len(request_id) == 32
+            seen.append((r.status_code, sorted(r.headers.multi_items()), r.content))
+        broken = edge.lookup
+        edge.lookup = world.services.sessions.short_link = _broken  # type: ignore[method-assign]
+        try:
+            r = world.client.get(f"/r/{live}", follow_redirects=False)
+        finally:
+            edge.lookup = world.services.sessions.short_link = broken  # type: ignore[method-assign]
+        logged = [rec.request_id for rec in caplog.records if rec.getMessage().startswith("unhandled")]
+        assert logged == [r.headers["x-wix-request-id"]]
+        caplog.clear()
+        seen.append((r.status_code, r.json()))
+        return seen
+
+    def counted() -> dict[str, float]:
+        text = world.client.get("/metrics").text
+        return {line.split(" ")[0]: float(line.split(" ")[1]) for line in text.splitlines()
+                if line.startswith("headless_redirects_requests_total{") and "/r/{code}" in line}
+
+    own = answers()
+    own_counts = counted()
+    edge.read_now = False
+    try:
+        through_handler = answers()
+    finally:
+        edge.read_now = True
+    assert [a[0] for a in own] == [302, 302, 410, 404, 404, 500]
+    assert own == through_handler
+    assert {k: v * 2 for k, v in own_counts.items()} == counted()
+
+
+def _broken(code: str) -> tuple[str, int] | None:
+    raise RuntimeError("the disk is gone")

@@ -139,6 +139,12 @@ class Database:
             return await greenlet_spawn(lambda: fn(*args, **kwargs))
         return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs))
 
+    @property
+    def read_now(self) -> bool:
+        """Whether ``read`` calls its function at once (SQLite): a caller on the loop may call
+        it itself."""
+        return self.is_sqlite
+
     async def read(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """``run`` for a storage call that only reads rows through ``Statements.one``: committed
         rows, nothing kept in memory. On SQLite it is answered at once, without waiting for the
