@@ -60,7 +60,7 @@ def bootstrap(settings: Settings, *, migrate: bool = True, background: bool = Tr
     """
     if db is None:
         db = Database(settings.database_url, background_checkpoints=background, group_commit=background,
-                      pool_size=settings.database_pool_size)
+                      pool_size=settings.database_pool_size, read_mmap_bytes=settings.sqlite_read_mmap_mib << 20)
     if migrate:
         upgrade(db.engine)
     store = Store(db)

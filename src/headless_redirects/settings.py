@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     api_rate_limit_per_key: str = ""
     # Connections each worker keeps to PostgreSQL (its async pool).
     database_pool_size: int = Field(default=10, ge=1, le=100)
+    # SQLite: how much of the database file the hot path's read connections map into memory
+    # (PRAGMA mmap_size), read without a system call or a copy a page; 0 reads every page with
+    # pread. Mapped pages are the OS's file cache: they count in the worker's RSS, up to this.
+    sqlite_read_mmap_mib: int = Field(default=1024, ge=0, le=2047)
     # Prometheus metrics at /metrics (a few microseconds a request).
     metrics: bool = True
     log_level: str = "info"

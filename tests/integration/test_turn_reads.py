@@ -133,3 +133,46 @@ def test_dispose_ends_an_open_snapshot(tmp_path: Path) -> None:
     assert not setup.restart_is_busy()
     loop.close()
     setup.other.close()
+
+
+@pytest.mark.parametrize("mapped", [64 << 20, 0])
+def test_the_hot_paths_read_connections_map_the_file_and_the_writer_does_not(tmp_path: Path, mapped: int) -> None:
+    """``Database.read_connection`` (the turn's and the pooled reads') maps up to
+    ``read_mmap_bytes`` of the file (``HEADLESS_REDIRECTS_SQLITE_READ_MMAP_MIB``); the group's
+    writer reads with pread, so that the pages it appends stay out of the worker's RSS."""
+    path = tmp_path / "mapped.db"
+    db = Database(f"sqlite:///{path}", group_commit=True, read_mmap_bytes=mapped)
+    try:
+        upgrade(db.engine)
+        store = Store(db)
+        session = _session(str(uuid.uuid4()))
+        store.sessions.insert(session)
+        assert db.group is not None
+
+        async def read() -> int:
+            found = store.sessions.short_link(short_code(session.id))  # on the loop: the turn's connection
+            assert found is not None and found[0] == session.full_url
+            turn = store.fast.turn.connection()
+            assert turn is not None
+            return int(turn.execute("PRAGMA mmap_size").fetchone()[0])
+
+        turn_size = asyncio.run(read())
+        assert store.sessions.get(session.id) == session  # off a loop: a pooled read connection
+        pooled = [c.driver_connection.execute("PRAGMA mmap_size").fetchone()[0] for c in store.fast._held]
+        writer = db.group.conn.execute("PRAGMA mmap_size").fetchone()[0]
+        assert (turn_size, pooled, writer) == (mapped, [mapped], 0)
+    finally:
+        db.dispose()
+
+
+def test_the_setting_reaches_the_database(tmp_path: Path) -> None:
+    from headless_redirects.settings import Settings
+    from headless_redirects.web.app import create_app
+
+    for settings, expected in ((Settings(database_url=f"sqlite:///{tmp_path}/a.db"), 1024 << 20),
+                               (Settings(database_url=f"sqlite:///{tmp_path}/b.db", sqlite_read_mmap_mib=0), 0)):
+        services = create_app(settings).services  # type: ignore[attr-defined]
+        try:
+            assert services.db.read_mmap_bytes == expected
+        finally:
+            services.db.dispose()

@@ -80,7 +80,7 @@ class Statements:
         self._held: list[Any] = []
         self._lock = threading.Lock()
         # SQLite: the reads of a loop turn share one read transaction (``turn_reads``).
-        self.turn = TurnReads(db.engine.raw_connection, db.commits)
+        self.turn = TurnReads(db.read_connection, db.commits)
         db.on_dispose(self.close)
         # PostgreSQL: the reads of a loop turn share a round trip, and so do its plain writes,
         # with one commit (pg_group).
@@ -100,7 +100,7 @@ class Statements:
             try:
                 conn = self._free.pop()
             except IndexError:
-                conn = self.db.engine.raw_connection()
+                conn = self.db.read_connection()
                 with self._lock:
                     self._held.append(conn)
             try:
@@ -133,7 +133,7 @@ class Statements:
             try:
                 pooled = self._free.pop()
             except IndexError:
-                pooled = self.db.engine.raw_connection()
+                pooled = self.db.read_connection()
                 with self._lock:
                     self._held.append(pooled)
             try:
