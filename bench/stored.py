@@ -52,7 +52,7 @@ def fill(db: Path, template_id: str, count: int, *, per_second: int = 1000, batc
     service makes them), its own full URL (the template's, with the id replaced), a session
     token digest of its own, and a creation time spread back from the template's at
     ``per_second`` a second with the template's lifetime, so that every one is live."""
-    from headless_redirects.domain.sessions import new_guid
+    from headless_redirects.domain.sessions import new_session_id
 
     conn = sqlite3.connect(db, isolation_level=None)
     try:
@@ -68,8 +68,12 @@ def fill(db: Path, template_id: str, count: int, *, per_second: int = 1000, batc
         done = 0
         while done < count:
             n = min(batch, count - done)
-            rows = [{"id": new_guid(), "template": template_id, "created": created - (count - done - i) // per_second,
-                     "lifetime": lifetime} for i in range(n)]
+            rows = []
+            for left in range(count - done, count - done - n, -1):  # sessions still to make, this one too
+                at = created - left // per_second
+                # Within its second, spread in order: the ids are as time-ordered as the times.
+                ms = at * 1000 + (per_second - 1 - left % per_second) * 1000 // per_second
+                rows.append({"id": new_session_id(ms), "template": template_id, "created": at, "lifetime": lifetime})
             conn.execute("BEGIN")
             conn.executemany(sql, rows)
             conn.execute("COMMIT")

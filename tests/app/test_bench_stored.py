@@ -42,11 +42,16 @@ def test_filled_sessions_are_live_sessions_of_their_own(world: World, sqlite_url
             "SELECT count(*), count(DISTINCT session_token_hash), count(DISTINCT id), min(created_at), "
             "min(expires_at) FROM redirect_sessions").fetchone()
         (created,) = conn.execute("SELECT created_at FROM redirect_sessions WHERE id = ?", (made["id"],)).fetchone()
+        copies = conn.execute("SELECT id, created_at FROM redirect_sessions WHERE id != ? ORDER BY rowid",
+                              (made["id"],)).fetchall()
     finally:
         conn.close()
     assert (count, hashes, ids) == (300, 300, 300)
     assert oldest == created - 2  # 299 sessions at 100 a second, back from the template's
     assert soonest > time.time() + 3000  # every one live
+    # Ids as the service makes them: time-ordered (version 7), carrying their creation time.
+    assert [int(i.replace("-", "")[:12], 16) // 1000 for i, _ in copies] == [at for _, at in copies]
+    assert [i for i, _ in copies] == sorted(i for i, _ in copies)
 
 
 def _soak(rss: list[int]) -> Soak:

@@ -111,3 +111,10 @@ def test_a_short_code_decodes_to_its_session_id_and_nothing_else_decodes() -> No
     decoded = [session_id_from_short_code(code) for code in codes]
     assert decoded == [by_definition(code) for code in codes]
     assert sum(d is not None for d in decoded) > 2000 + 4  # issued codes and the canonical last characters
+
+
+def test_a_session_id_made_for_another_time_carries_that_time() -> None:
+    at = 1_700_000_000_123
+    made = [new_session_id(at), new_session_id(at + 1)]
+    assert [int(i.replace("-", "")[:12], 16) for i in made] == [at, at + 1]
+    assert all(uuid.UUID(i).version == 7 for i in made) and made[0] < made[1]

@@ -18,7 +18,7 @@ __all__ = [
 ]
 
 
-def new_session_id() -> str:
+def new_session_id(at_ms: int | None = None) -> str:
     """A version 7 GUID (RFC 9562 §5.7): the creation time in milliseconds, then 74 random bits.
 
     Sessions are written far more often than anything else, and their primary key is looked up
@@ -28,8 +28,11 @@ def new_session_id() -> str:
     insert dirties (and writes to the WAL) a page of its own and, once the index outgrows the
     page cache, reads one. 74 random bits are more than SPEC §3 asks of a short link (64); the
     id tells when the session was created (to the millisecond), which is no secret: the session
-    API lists a site's sessions by creation time, and the session was made for that visitor."""
-    raw = bytearray((time.time_ns() // 1_000_000).to_bytes(6, "big") + random_bytes(10))
+    API lists a site's sessions by creation time, and the session was made for that visitor.
+    ``at_ms``: another creation time (Unix milliseconds) than now, for sessions made elsewhere
+    (the benchmark's stored sessions)."""
+    ms = time.time_ns() // 1_000_000 if at_ms is None else at_ms
+    raw = bytearray(ms.to_bytes(6, "big") + random_bytes(10))
     raw[6] = (raw[6] & 0x0F) | 0x70
     raw[8] = (raw[8] & 0x3F) | 0x80
     return _format_guid(bytes(raw))
