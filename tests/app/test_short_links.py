@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from starlette.testclient import TestClient
 
 from headless_redirects.domain.sessions import short_code
 from headless_redirects.settings import Settings
@@ -129,12 +130,31 @@ def test_a_short_link_waits_neither_for_the_turns_commit_nor_for_the_checkpointe
         services.db.dispose()
 
 
-def test_the_edges_own_short_link_answers_as_the_handler_does(world: World, caplog: Any) -> None:
-    """On SQLite the Edge looks a short link up itself (``Edge.short_link``); the handler path
-    (``HotPath.short_link`` through ``Edge.answer``, as on PostgreSQL) answers the same: status,
-    headers, body, request id, metrics and the log line of an unexpected error."""
+def test_the_edges_own_short_link_answers_as_the_handler_does(database_url: str, caplog: Any) -> None:
+    """The Edge answers a short link itself (``Edge.short_link``: the lookup called at once on
+    SQLite, else awaited through ``Database.read``); the middleware chain's handler
+    (``HotPath.short_link``) answers the same: status, headers, body, request id, metrics and
+    the log line of an unexpected error. On PostgreSQL the lookup runs where its queries are
+    awaited (``Database.is_async``), never blocking the loop."""
+    from tests.conftest import make_world
+
+    world = make_world(database_url)
+    try:
+        _edge_and_chain_agree(world, caplog)
+    finally:
+        world.services.db.dispose()
+
+
+def _edge_and_chain_agree(world: World, caplog: Any) -> None:
     edge = world.client.app
-    assert isinstance(edge, Edge) and edge.read_now
+    assert isinstance(edge, Edge) and edge.read_now == world.services.db.is_sqlite
+    lookup, awaited_where = edge.lookup, []
+
+    def watched(code: str) -> tuple[str, int] | None:
+        awaited_where.append(world.services.db.is_async)
+        return lookup(code)
+
+    edge.lookup = watched  # type: ignore[method-assign]
     live = _session(world)["shortUrl"].rsplit("/", 1)[1]
     expired = _session(world)
     with world.services.db.engine.begin() as c:
@@ -142,17 +162,17 @@ def test_the_edges_own_short_link_answers_as_the_handler_does(world: World, capl
     requests = [("GET", live), ("HEAD", live), ("GET", expired["shortUrl"].rsplit("/", 1)[1]),
                 ("GET", "A" * 22), ("GET", "x")]
 
-    def answers() -> list[Any]:
+    def answers(client: TestClient) -> list[Any]:
         seen = []
         for method, code in requests:
-            r = world.client.request(method, f"/r/{code}", follow_redirects=False)
+            r = client.request(method, f"/r/{code}", follow_redirects=False)
             request_id = r.headers.pop("x-wix-request-id")
             assert len(request_id) == 32
             seen.append((r.status_code, sorted(r.headers.multi_items()), r.content))
         broken = edge.lookup
         edge.lookup = world.services.sessions.short_link = _broken  # type: ignore[method-assign]
         try:
-            r = world.client.get(f"/r/{live}", follow_redirects=False)
+            r = client.get(f"/r/{live}", follow_redirects=False)
         finally:
             edge.lookup = world.services.sessions.short_link = broken  # type: ignore[method-assign]
         logged = [rec.request_id for rec in caplog.records if rec.getMessage().startswith("unhandled")]
@@ -166,16 +186,20 @@ def test_the_edges_own_short_link_answers_as_the_handler_does(world: World, capl
         return {line.split(" ")[0]: float(line.split(" ")[1]) for line in text.splitlines()
                 if line.startswith("headless_redirects_requests_total{") and "/r/{code}" in line}
 
-    own = answers()
-    own_counts = counted()
-    edge.read_now = False
+    own = answers(world.client)
+    assert awaited_where == [not edge.read_now] * 5  # the five lookups of ``requests``
+    counts = [counted()]
+    sync, edge.read_now = edge.read_now, False  # SQLite too: awaited through Database.read
     try:
-        through_handler = answers()
+        awaited = answers(world.client)
     finally:
-        edge.read_now = True
+        edge.read_now = sync
+    counts.append(counted())
+    through_handler = answers(TestClient(edge.ids))  # the middleware chain, down to HotPath's handler
+    counts.append(counted())
     assert [a[0] for a in own] == [302, 302, 410, 404, 404, 500]
-    assert own == through_handler
-    assert {k: v * 2 for k, v in own_counts.items()} == counted()
+    assert own == awaited == through_handler
+    assert [{k: v * n for k, v in counts[0].items()} for n in (2, 3)] == counts[1:]
 
 
 def _broken(code: str) -> tuple[str, int] | None:
