@@ -147,14 +147,21 @@ def test_the_edges_own_short_link_answers_as_the_handler_does(database_url: str,
 
 def _edge_and_chain_agree(world: World, caplog: Any) -> None:
     edge = world.client.app
-    assert isinstance(edge, Edge) and edge.read_now == world.services.db.is_sqlite
-    lookup, awaited_where = edge.lookup, []
+    on_sqlite = world.services.db.is_sqlite
+    assert isinstance(edge, Edge) and edge.read_now == on_sqlite and (edge.lookup_awaited is None) == on_sqlite
+    lookup, lookup_awaited, calls = edge.lookup, edge.lookup_awaited, []
 
     def watched(code: str) -> tuple[str, int] | None:
-        awaited_where.append(world.services.db.is_async)
+        calls.append("in a greenlet" if world.services.db.is_async else "on the loop")
         return lookup(code)
 
+    async def watched_awaited(code: str) -> tuple[str, int] | None:
+        calls.append("awaited")
+        assert lookup_awaited is not None
+        return await lookup_awaited(code)
+
     edge.lookup = watched  # type: ignore[method-assign]
+    edge.lookup_awaited = None if on_sqlite else watched_awaited  # type: ignore[assignment]
     live = _session(world)["shortUrl"].rsplit("/", 1)[1]
     expired = _session(world)
     with world.services.db.engine.begin() as c:
@@ -169,12 +176,15 @@ def _edge_and_chain_agree(world: World, caplog: Any) -> None:
             request_id = r.headers.pop("x-wix-request-id")
             assert len(request_id) == 32
             seen.append((r.status_code, sorted(r.headers.multi_items()), r.content))
-        broken = edge.lookup
+        broken, broken_awaited = edge.lookup, edge.lookup_awaited
         edge.lookup = world.services.sessions.short_link = _broken  # type: ignore[method-assign]
+        if broken_awaited is not None:
+            edge.lookup_awaited = _broken_awaited  # type: ignore[assignment]
         try:
             r = client.get(f"/r/{live}", follow_redirects=False)
         finally:
             edge.lookup = world.services.sessions.short_link = broken  # type: ignore[method-assign]
+            edge.lookup_awaited = broken_awaited
         logged = [rec.request_id for rec in caplog.records if rec.getMessage().startswith("unhandled")]
         assert logged == [r.headers["x-wix-request-id"]]
         caplog.clear()
@@ -187,13 +197,17 @@ def _edge_and_chain_agree(world: World, caplog: Any) -> None:
                 if line.startswith("headless_redirects_requests_total{") and "/r/{code}" in line}
 
     own = answers(world.client)
-    assert awaited_where == [not edge.read_now] * 5  # the five lookups of ``requests``
+    # The five lookups of ``requests``: at once on SQLite, the turn's group read on PostgreSQL.
+    assert calls == ["on the loop" if on_sqlite else "awaited"] * 5
     counts = [counted()]
-    sync, edge.read_now = edge.read_now, False  # SQLite too: awaited through Database.read
+    calls.clear()
+    sync, awaited_read = edge.read_now, edge.lookup_awaited
+    edge.read_now, edge.lookup_awaited = False, None  # awaited through Database.read
     try:
         awaited = answers(world.client)
     finally:
-        edge.read_now = sync
+        edge.read_now, edge.lookup_awaited = sync, awaited_read
+    assert calls == ["on the loop" if on_sqlite else "in a greenlet"] * 5  # SQLite's read calls at once
     counts.append(counted())
     through_handler = answers(TestClient(edge.ids))  # the middleware chain, down to HotPath's handler
     counts.append(counted())
@@ -203,4 +217,8 @@ def _edge_and_chain_agree(world: World, caplog: Any) -> None:
 
 
 def _broken(code: str) -> tuple[str, int] | None:
+    raise RuntimeError("the disk is gone")
+
+
+async def _broken_awaited(code: str) -> tuple[str, int] | None:
     raise RuntimeError("the disk is gone")

@@ -82,6 +82,14 @@ class SessionStore:
         row = self.fast.one(self._short_link, {"id": session_id})
         return None if row is None else (row[0], int(row[1]))
 
+    async def short_link_awaited(self, code: str) -> tuple[str, int] | None:
+        """``short_link`` awaited from the loop on PostgreSQL's async pool (``one_awaited``)."""
+        session_id = session_id_from_short_code(code)
+        if session_id is None:
+            return None
+        row = await self.fast.one_awaited(self._short_link, {"id": session_id})
+        return None if row is None else (row[0], int(row[1]))
+
     def newest(self, site_id: str | None, limit: int) -> list[RedirectSession]:
         """The newest sessions (of one site, or all): the CLI's listing."""
         query = sa.select(s).order_by(s.c.created_at.desc()).limit(limit)

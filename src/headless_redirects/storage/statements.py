@@ -161,6 +161,13 @@ class Statements:
                 conn.rollback()  # end the read transaction before the connection goes back
             return None if row is None else tuple(row)
 
+    async def one_awaited(self, statement: Compiled, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """``one`` on PostgreSQL's async pool, awaited from the loop itself: the turn's grouped
+        read (``pg_group``), without a greenlet of the request's own (``Database.run``)."""
+        assert self.db.async_pools is not None, "one_awaited reads through the async pool"
+        found: tuple[Any, ...] | None = await self.pg_group.read(statement.async_sql, statement.bind_async(params))
+        return found
+
     def write(self, *steps: tuple[Compiled, Mapping[str, Any]],
               guard: tuple[Compiled, Mapping[str, Any]] | None = None,
               guards: Sequence[tuple[Compiled, Mapping[str, Any]]] = ()) -> bool:
