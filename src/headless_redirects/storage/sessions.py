@@ -77,18 +77,12 @@ class SessionStore:
     def short_link(self, code: str) -> tuple[str, int] | None:
         """``(full_url, expires_at)`` of the session behind a short code."""
         session_id = session_id_from_short_code(code)
-        if session_id is None:
-            return None
-        row = self.fast.one(self._short_link, {"id": session_id})
-        return None if row is None else (row[0], int(row[1]))
+        return None if session_id is None else _link(self.fast.one(self._short_link, {"id": session_id}))
 
     async def short_link_awaited(self, code: str) -> tuple[str, int] | None:
         """``short_link`` awaited from the loop on PostgreSQL's async pool (``one_awaited``)."""
         session_id = session_id_from_short_code(code)
-        if session_id is None:
-            return None
-        row = await self.fast.one_awaited(self._short_link, {"id": session_id})
-        return None if row is None else (row[0], int(row[1]))
+        return None if session_id is None else _link(await self.fast.one_awaited(self._short_link, {"id": session_id}))
 
     def newest(self, site_id: str | None, limit: int) -> list[RedirectSession]:
         """The newest sessions (of one site, or all): the CLI's listing."""
@@ -106,3 +100,8 @@ class SessionStore:
                                     s.c.state.in_((CREATED, OPENED))).limit(limit))
         with self.engine.connect() as c:
             return [RedirectSession(**r._mapping) for r in c.execute(query)]
+
+
+def _link(row: tuple[Any, ...] | None) -> tuple[str, int] | None:
+    """A short link's ``(full_url, expires_at)`` from its row."""
+    return None if row is None else (row[0], int(row[1]))
