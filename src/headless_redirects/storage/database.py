@@ -147,10 +147,14 @@ class Database:
         return self.is_sqlite
 
     async def read(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """``run`` for a storage call that only reads rows through ``Statements.one``: committed
-        rows, nothing kept in memory. On SQLite it is answered at once, without waiting for the
-        loop turn's group commit or for the checkpointer's hold: those are for writes (a RESTART
-        checkpoint waits for a reader at most a turn, ``turn_reads``). Measured on short links
+        """``run`` for a storage call that writes nothing and reads committed rows only (through
+        ``Statements.one``, or a SQLAlchemy connection, which commits the group first): a short
+        link, authenticating a caller. On SQLite it is answered at once, without waiting for
+        the loop turn's group commit or for the checkpointer's hold: those are for writes (a
+        RESTART checkpoint waits for a reader at most a turn, ``turn_reads``). Authenticating a
+        create that waited for the turn's commit split each turn's creates in two commits, the
+        first request's and, a turn later, the others' (``tests/app/test_create_session_grouped``).
+        Measured on short links
         with creates at once (``python bench/ab.py --endpoint short --beside session``, 4
         pairs): 2.14 x the short links, 0.77 x the creates (quicker short links took more of
         the closed loop's turns), 1.23 x the requests in all; short links alone 0.99 x."""

@@ -108,7 +108,7 @@ class HotPath:
         services = self.services
         headers = _headers(scope)
         # Authentication first: an anonymous caller learns nothing about the body's validity.
-        caller = await services.db.run(
+        caller = await services.db.read(
             services.sessions.authenticate, _text(headers, b"authorization"), _text(headers, b"wix-site-id")
         )
         act_for(scope.setdefault("state", {}), client_id=caller.client_id, site_id=caller.tenant.site.id)

@@ -66,7 +66,7 @@ async def _caller(request: Request, services: Services) -> Identity:
         credential = credential[7:].strip()
     if not credential:
         raise Unauthenticated("the Authorization header is missing: send the visitor's access token")
-    identity = await services.db.run(services.tokens.authenticate, credential)
+    identity = await services.db.read(services.tokens.authenticate, credential)
     act_for(request.scope.setdefault("state", {}), client_id=identity.client_id)
     return identity
 

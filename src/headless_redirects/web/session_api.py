@@ -18,8 +18,8 @@ _NO_STORE = {"cache-control": "no-store"}
 
 
 async def _caller(request: Request, services: Services) -> Caller:
-    caller = await services.db.run(services.sessions.authenticate, request.headers.get("authorization"),
-                                   request.headers.get("wix-site-id"))
+    caller = await services.db.read(services.sessions.authenticate, request.headers.get("authorization"),
+                                    request.headers.get("wix-site-id"))
     act_for(request.scope.setdefault("state", {}), client_id=caller.client_id, site_id=caller.tenant.site.id)
     if services.api_limits.enabled:
         await services.api_limits.check(caller.tenant.site.id, caller.api_key_id)
