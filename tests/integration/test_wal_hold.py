@@ -107,3 +107,30 @@ def test_the_wal_restarts_while_every_turn_reads(tmp_path: Path) -> None:
 
     assert asyncio.run(main()) > 0
     db.dispose()
+
+
+def test_commits_past_the_hold_bound_wait_for_the_checkpointer(tmp_path: Path) -> None:
+    """The WAL stays bounded however slow the checkpointer's own rounds are: here they are an
+    hour apart, and only the loop's commits past ``hold_over`` bring them on. Such a commit closes
+    the gate, so the writes wait while the round copies the WAL and restarts it: the file stays
+    within the bound and a turn's writes, and every write is committed."""
+    path = tmp_path / "held.db"
+    db, store, checkpointer = _checkpointed(path)
+    checkpointer.interval = 3600.0  # after the round that may have begun already
+    checkpointer.hold_over = 512 * 1024
+    wal = Path(f"{path}-wal")
+
+    async def main() -> tuple[int, int]:
+        peak = written = 0
+        for _ in range(150):
+            await asyncio.gather(*(db.run(store.sessions.insert, _session(str(uuid.uuid4()))) for _ in range(40)))
+            written += 40
+            peak = max(peak, wal.stat().st_size)
+        return peak, written
+
+    peak, written = asyncio.run(main())
+    assert checkpointer.limits > 0 and checkpointer.resets > 0
+    # A turn's 40 inserts write ~270 KiB of frames; without the bound the WAL would reach ~35 MiB.
+    assert peak < 2 * checkpointer.hold_over, f"the WAL reached {peak} bytes"
+    assert _count(path) == written
+    db.dispose()

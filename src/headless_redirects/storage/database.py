@@ -28,7 +28,10 @@ the few frames left, so that the next write starts the WAL again from its beginn
 ``group_commit`` for why the writes must pause for that). Measured (15 s of grouped inserts in
 process, each hold timed): a TRUNCATE after one PASSIVE, which also cut the file to zero (the
 writes after it then grew it again), held the writes 30-109 ms; this RESTART after a second
-PASSIVE, 5-49 ms.
+PASSIVE, 5-49 ms. Those rounds take the time their copies and syncs take, and the writes go on
+meanwhile; so a bound that holds however slow they are comes from the writes' side: a group commit
+that leaves more than ``WAL_HOLD_BYTES`` of frames in the WAL closes the gate and wakes the
+checkpointer, and the writes wait for its round (``GroupCommit.wal_over``).
 
 The file itself is cut back (``journal_size_limit``) only past ``WAL_FILE_BYTES``, well above what
 it reaches between two restarts: SQLite cuts it in the first commit after a restart, which is the
@@ -41,7 +44,9 @@ is written over in place: that row's p99 went from 18-35 ms to 10-14 ms (create 
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import struct
 import threading
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
@@ -56,7 +61,7 @@ from sqlalchemy.util.concurrency import greenlet_spawn, in_greenlet
 from .async_pools import AsyncPools
 from .group_commit import GroupCommit
 
-__all__ = ["WAL_FILE_BYTES", "WAL_RESET_BYTES", "Database", "normalize_url"]
+__all__ = ["WAL_FILE_BYTES", "WAL_HOLD_BYTES", "WAL_RESET_BYTES", "Database", "normalize_url"]
 
 # The WAL's frames past which the checkpointer restarts it (SPEC §7 bounds the file at 64 MiB; the
 # file grows by up to a checkpoint interval of writes past this, ~10 MiB at full speed here).
@@ -64,6 +69,12 @@ WAL_RESET_BYTES = 16 * 1024 * 1024
 # The size a WAL file past it is cut back to when the WAL restarts (``journal_size_limit``; see
 # the module text for why not at every restart).
 WAL_FILE_BYTES = 48 * 1024 * 1024
+# The WAL's frames past which the group's writes wait for the checkpointer (``GroupCommit.wal_over``):
+# a bound that holds however slow its rounds are. Its RESTART comes well before, as a rule.
+WAL_HOLD_BYTES = 48 * 1024 * 1024
+
+# The WAL index header's isInit, bigEndCksum, szPage and mxFrame, in the machine's byte order.
+_WAL_INDEX = struct.Struct("=BBHI")
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -255,23 +266,57 @@ def _no_autocheckpoint(dbapi_connection: Any, _record: Any) -> None:
 class _Checkpointer(threading.Thread):
     """Checkpoints the WAL every ``interval`` seconds on a connection of its own: PASSIVE (nobody
     waits), then RESTART with the group's writes held once the WAL's frames pass ``reset_over``
-    bytes."""
+    bytes. Past ``hold_over`` bytes the group's commits close its gate themselves and wake it
+    (``wal_over``): the writes wait for its round, which opens the gate again."""
 
     def __init__(self, path: str, group: GroupCommit | None, interval: float = 0.5,
-                 reset_over: int = WAL_RESET_BYTES) -> None:
+                 reset_over: int = WAL_RESET_BYTES, hold_over: int = WAL_HOLD_BYTES) -> None:
         super().__init__(name="sqlite-checkpointer", daemon=True)
         self.path = path
         self.group = group
         self.interval = interval
         self.reset_over = reset_over
+        self.hold_over = hold_over
         self.resets = 0  # for tests
+        self.limits = 0  # for tests: the rounds a commit past ``hold_over`` woke
         self._frames_at_reset = -1
+        self._shm: int | None = None  # the WAL index (``-shm``), read for its frame count
         self._stopped = threading.Event()
+        self._wake = threading.Event()
+        if group is not None:
+            group.wal_over = self.wal_over
+
+    def wal_over(self) -> bool:
+        """On the loop, after a commit: whether the WAL holds more than ``hold_over`` bytes of
+        frames (then its next round starts now). The count is the WAL index's ``mxFrame``, the
+        frames written since the WAL last started over, beside its page size (SQLite's file
+        format, "WAL-Index Format"): one ``pread`` of 8 bytes, where the commit wrote its frames
+        with several. The index exists while a connection has the database open, as the group's
+        writer has for as long as it commits."""
+        shm = self._shm
+        try:
+            if shm is None:
+                if self._stopped.is_set():
+                    return False
+                shm = self._shm = os.open(f"{self.path}-shm", os.O_RDONLY)
+            _, _, page, frames = _WAL_INDEX.unpack(os.pread(shm, 8, 12))
+        except (OSError, struct.error):
+            return False
+        if frames * ((page if page != 1 else 65536) + 24) <= self.hold_over:  # a frame's header: 24 bytes
+            return False
+        self.limits += 1
+        self._wake.set()
+        return True
 
     def run(self) -> None:
         conn: sqlite3.Connection | None = None
         frame_bytes = 0
-        while not self._stopped.wait(self.interval):
+        group = self.group
+        while True:
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            if self._stopped.is_set():
+                break
             try:
                 if conn is None:
                     conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -282,6 +327,9 @@ class _Checkpointer(threading.Thread):
                 self.checkpoint(conn, frame_bytes)
             except sqlite3.Error:
                 continue  # busy or closing: the next round catches up
+            finally:
+                if group is not None:
+                    group.unlimit()
         if conn is not None:
             conn.close()
 
@@ -308,4 +356,8 @@ class _Checkpointer(threading.Thread):
 
     def stop(self) -> None:
         self._stopped.set()
+        self._wake.set()
         self.join(5)
+        shm, self._shm = self._shm, None
+        if shm is not None:
+            os.close(shm)

@@ -16,7 +16,10 @@ moment a transaction begins, which is the only moment SQLite can wrap it: it wou
 bound. The checkpointer thread therefore ``hold``s the group now and then: on the loop, between
 two turns, the open group is committed and a gate closes, so that ``Database.run`` waits (without
 blocking the loop) while the thread runs a RESTART checkpoint; ``release`` opens the gate. The
-writes are the same as ever, only later: answered once committed, each all-or-nothing.
+writes are the same as ever, only later: answered once committed, each all-or-nothing. The
+checkpointer's rounds take their time (each copies frames and syncs the file), so the loop also
+bounds the WAL itself: a commit that leaves it past ``wal_over``'s bound closes the gate until
+the checkpointer has been round (``unlimit``).
 """
 
 from __future__ import annotations
@@ -46,6 +49,11 @@ class GroupCommit:
         # Closed (a pending future of ``home``) while the checkpointer holds the writes.
         self.gate: asyncio.Future[None] | None = None
         self._holding: asyncio.AbstractEventLoop | None = None
+        # Asked after each of the loop's commits: whether the WAL is past its hard bound, when
+        # the gate closes until the checkpointer has been round (``limited``; the checkpointer
+        # sets it, see ``database``).
+        self.wal_over: Callable[[], bool] | None = None
+        self.limited = False
 
     @property
     def conn(self) -> Any:
@@ -143,17 +151,42 @@ class GroupCommit:
     def release(self) -> None:
         """Open the gate (after ``close``, which the loop runs first if it has not yet)."""
         loop, self._holding = self._holding, None
-
-        def open_() -> None:
-            gate, self.gate = self.gate, None
-            if gate is not None and not gate.done():
-                gate.set_result(None)
-
         if loop is not None:
             try:
-                loop.call_soon_threadsafe(open_)
+                loop.call_soon_threadsafe(self._open)
             except RuntimeError:
                 pass  # closed: nobody is waiting any more
+
+    def unlimit(self) -> None:
+        """From the checkpointer, after each of its rounds: open a gate that a commit closed on
+        the WAL's hard bound (``wal_over``), held or not in that round. A WAL still past it
+        closes it again at the next commit."""
+        loop = self.home
+        if loop is not None and self.limited:
+            try:
+                loop.call_soon_threadsafe(self._open_limited)
+            except RuntimeError:
+                pass
+
+    def _open(self) -> None:
+        gate, self.gate, self.limited = self.gate, None, False
+        if gate is not None and not gate.done():
+            gate.set_result(None)
+
+    def _open_limited(self) -> None:
+        if self.limited:
+            self._open()
+
+    def _limit(self) -> None:
+        """After a commit on the loop: close the gate while the WAL is past its hard bound. The
+        checkpointer's PASSIVE rounds copy frames while the writes go on; when they are slow
+        (a disk busy with others' writes, each checkpoint's fsync taking seconds) the writes
+        would grow the WAL meanwhile, without bound."""
+        wal_over = self.wal_over
+        if (wal_over is not None and self.gate is None and self.home is not None
+                and self._home_thread == threading.get_ident() and wal_over()):
+            self.gate = self.home.create_future()
+            self.limited = True
 
     async def durable(self) -> None:
         """Return once everything written so far in this loop is committed."""
@@ -183,6 +216,7 @@ class GroupCommit:
             error = exc
             self.conn.rollback()
         self._settle(error)
+        self._limit()
 
     def _settle(self, error: BaseException | None) -> None:
         """End the group: its waiters learn that it committed (``error`` None) or failed."""
