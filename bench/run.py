@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,6 +118,13 @@ def wrk(binary: str, url: str, args: argparse.Namespace, *, method: str = "GET",
     return Result(rps, float(p99.group(1)) * scale, count, meter.result.fraction)
 
 
+def median_pair(pairs: list[tuple[Result, Result]]) -> tuple[Result, Result]:
+    """The pair (service, bare) whose ratio is the median of ``pairs``' (the upper one of an even
+    count)."""
+    ranked = sorted(pairs, key=lambda pair: pair[0].rps / pair[1].rps)
+    return ranked[len(ranked) // 2]
+
+
 def wrk_counts(out: str) -> tuple[float, int]:
     """req/s and errors (non-2xx/3xx answers plus socket errors) of a wrk report."""
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
@@ -181,6 +188,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--pairs", type=int, default=3, help="runs of the service and the bare app, in turn, per row")
     parser.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
     parser.add_argument("--postgres", default=os.environ.get("HEADLESS_REDIRECTS_TEST_DATABASE_URL", ""),
                         help="a PostgreSQL server URL (trust or password auth) for the scale-out rows; the bench "
@@ -192,7 +200,8 @@ def main() -> int:
     binary, _, node = ensure_tools()
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEADLESS_REDIRECTS_")}
     server = ["--host", "127.0.0.1", "--workers", str(args.workers)]
-    results: dict[str, tuple[Result, Result]] = {}
+    results: dict[str, tuple[Result, Result]] = {}  # the median pair of each row
+    pairs: dict[str, list[tuple[Result, Result]]] = {}  # every pair: (service, bare)
 
     with tempfile.TemporaryDirectory() as tmp:
         env["HEADLESS_REDIRECTS_DATABASE_URL"] = f"sqlite:///{tmp}/bench.db"
@@ -203,11 +212,13 @@ def main() -> int:
             [sys.executable, "-m", "headless_redirects.cli", "init", "--json", "--allowed-domain", "shop.example.com",
              "--redirect-uri", REDIRECT_URI],
             env=env, capture_output=True, text=True, check=True).stdout)
-        codes_file = Path(tmp) / "codes.txt"
-        # Enough single-use codes for the whole run at well above the rates seen here (wrk starts
-        # over at the first when it runs out, and a spent code is an error: at 6,000 a second
-        # the run at e22fec5 ran out).
-        prepare_codes(env["HEADLESS_REDIRECTS_DATABASE_URL"], tenant, args.duration * 15000, codes_file)
+        # Enough single-use codes for each of the row's runs at well above the rates seen here (wrk
+        # starts over at the first when it runs out, and a spent code is an error: at 6,000 a
+        # second the run at e22fec5 ran out); a file of its own for each run.
+        codes_files = [Path(tmp) / f"codes-{i}.txt" for i in range(args.pairs)]
+        for i, path in enumerate(codes_files):
+            prepare_codes(env["HEADLESS_REDIRECTS_DATABASE_URL"], tenant, args.duration * 15000, path,
+                          email=f"bench-{i}@example.com")
         fixed_rate_codes = Path(tmp) / "codes-fixed-rate.txt"  # fresh ones for the fixed-rate run
         prepare_codes(env["HEADLESS_REDIRECTS_DATABASE_URL"], tenant, args.duration * 7500, fixed_rate_codes,
                       email="bench-fixed-rate@example.com")
@@ -217,10 +228,20 @@ def main() -> int:
         session_body: dict[str, object] = {"ecomCheckout": {"checkoutId": CHECKOUT},
                         "callbacks": {"postFlowUrl": "https://shop.example.com/after",
                                       "thankYouPageUrl": "https://shop.example.com/thanks"}}
-
-        # The service, exactly as users run it.
+        # The service, exactly as users run it; beside it the bare ASGI app on the same server
+        # (uvicorn, same worker count and defaults) and the reference Node authorization server,
+        # one process. All three run throughout, idle but the one under load.
+        bare_port = free_port()
+        bare_url = f"http://127.0.0.1:{bare_port}"
+        bare_cmd = [sys.executable, "-m", "uvicorn", "bench.bare:app", *server, "--port", str(bare_port),
+                    "--no-access-log", "--log-level", "warning"]
+        oidc_port = free_port()
+        oidc_url = f"http://127.0.0.1:{oidc_port}/token"
+        form = {"Content-Type": "application/x-www-form-urlencoded"}
         with process([sys.executable, "-m", "headless_redirects.cli", "serve", *server, "--port", str(port)],
-                     env, f"{url}/healthz"):
+                     env, f"{url}/healthz"), \
+                process(bare_cmd, {**env, "PYTHONPATH": str(ROOT)}, bare_url + "/"), \
+                process(oidc_command(node, oidc_port), env, oidc_url):
             visitor = post_json(f"{url}/oauth2/token", token_body)
             access = str(visitor["access_token"])
             refresh_body = {"clientId": tenant["clientId"], "grantType": "refresh_token",
@@ -231,20 +252,42 @@ def main() -> int:
             json_type = {"Content-Type": "application/json"}
             session_headers = {"Authorization": access, **json_type}
             session_url = f"{url}/_api/redirects-api/v1/redirect-session"
-            service = {"short": wrk(binary, url + short_path, args)}
-            service["session"] = wrk(binary, session_url, args, method="POST", body=json.dumps(session_body),
-                                     headers=session_headers)
-            wal_after["session"] = _size(wal)
-            service["anonymous"] = wrk(binary, f"{url}/oauth2/token", args, method="POST",
-                                       body=json.dumps(token_body), headers=json_type)
-            wal_after["anonymous"] = _size(wal)
-            service["code"] = wrk(binary, f"{url}/oauth2/token", args, method="POST", bodies_file=str(codes_file),
-                                  headers=json_type)
-            wal_after["code"] = _size(wal)
-            service["refresh"] = wrk(binary, f"{url}/oauth2/token", args, method="POST",
-                                     body=json.dumps(refresh_body), headers=json_type)
-            wal_after["refresh"] = _size(wal)
+            echo = bare_url + "/echo"
+
+            def post(target: str, body: dict[str, object] | dict[str, str], headers: dict[str, str]) -> Callable[
+                    [int], Result]:
+                return lambda _: wrk(binary, target, args, method="POST", body=json.dumps(body), headers=headers)
+
+            def codes(target: str) -> Callable[[int], Result]:
+                return lambda i: wrk(binary, target, args, method="POST", bodies_file=str(codes_files[i]),
+                                     headers=json_type)
+
+            # Each row: the service and the bare app loaded in turn, ``--pairs`` times; the ratio of
+            # the row is the median of the pairs' (neighbouring runs see nearly the same machine).
+            plan: dict[str, tuple[Callable[[int], Result], Callable[[int], Result]]] = {
+                "short": (lambda _: wrk(binary, url + short_path, args), lambda _: wrk(binary, bare_url + short_path,
+                                                                                      args)),
+                "session": (post(session_url, session_body, session_headers),
+                            post(echo, session_body, session_headers)),
+                "anonymous": (post(f"{url}/oauth2/token", token_body, json_type), post(echo, token_body, json_type)),
+                "code": (codes(f"{url}/oauth2/token"), codes(echo)),
+                "refresh": (post(f"{url}/oauth2/token", refresh_body, json_type), post(echo, refresh_body, json_type)),
+            }
+            oidc_runs: list[Result] = []
+            for key, (service_run, bare_run) in plan.items():
+                pairs[key] = []
+                for i in range(args.pairs):
+                    pairs[key].append((service_run(i), bare_run(i)))
+                    if key == "anonymous":  # the peer in the same turn
+                        oidc_runs.append(wrk(binary, oidc_url, args, method="POST", body=OIDC_FORM, headers=form))
+                if key != "short":
+                    wal_after[key] = _size(wal)
+                results[key] = median_pair(pairs[key])
+            peer_ratios = [svc.rps / oidc.rps for (svc, _), oidc in zip(pairs["anonymous"], oidc_runs, strict=True)]
+            turn = sorted(range(len(peer_ratios)), key=peer_ratios.__getitem__)[len(peer_ratios) // 2]
+            ours, oidc = pairs["anonymous"][turn][0], oidc_runs[turn]
             # p99 at half of each row's maximum, offered at a constant rate (SPEC §7).
+            service = {key: pair[0] for key, pair in results.items()}
             fixed = {
                 "short": open_loop(port, short_path, service["short"].rps / 2, args.duration, node=node),
                 "session": open_loop(port, "/_api/redirects-api/v1/redirect-session", service["session"].rps / 2,
@@ -258,37 +301,8 @@ def main() -> int:
                                      method="POST", body=json.dumps(refresh_body), headers=json_type, node=node),
             }
             wal_after["end"] = _size(wal)
-
-        # The bare ASGI app on the same server (uvicorn, same worker count and defaults).
-        bare_port = free_port()
-        bare_url = f"http://127.0.0.1:{bare_port}"
-        bare_cmd = [sys.executable, "-m", "uvicorn", "bench.bare:app", *server, "--port", str(bare_port),
-                    "--no-access-log", "--log-level", "warning"]
-        with process(bare_cmd, {**env, "PYTHONPATH": str(ROOT)}, bare_url + "/"):
-            bare_get = wrk(binary, bare_url + short_path, args)
-            bare_session = wrk(binary, bare_url + "/echo", args, method="POST", body=json.dumps(session_body),
-                               headers={"Authorization": access, "Content-Type": "application/json"})
-            bare_token = wrk(binary, bare_url + "/echo", args, method="POST", body=json.dumps(token_body),
-                             headers={"Content-Type": "application/json"})
-            bare_code = wrk(binary, bare_url + "/echo", args, method="POST", bodies_file=str(codes_file),
-                            headers={"Content-Type": "application/json"})
-            bare_refresh = wrk(binary, bare_url + "/echo", args, method="POST", body=json.dumps(refresh_body),
-                               headers={"Content-Type": "application/json"})
-        # The reference Node authorization server, one process, on the same machine and generator.
-        oidc_port = free_port()
-        oidc_url = f"http://127.0.0.1:{oidc_port}/token"
-        with process(oidc_command(node, oidc_port), env, oidc_url):
-            form = {"Content-Type": "application/x-www-form-urlencoded"}
-            oidc = wrk(binary, oidc_url, args, method="POST", body=OIDC_FORM, headers=form)
             oidc_fixed = open_loop(oidc_port, "/token", oidc.rps / 2, args.duration, method="POST", body=OIDC_FORM,
                                    headers=form, node=node)
-        results = {
-            "short": (service["short"], bare_get),
-            "session": (service["session"], bare_session),
-            "anonymous": (service["anonymous"], bare_token),
-            "code": (service["code"], bare_code),
-            "refresh": (service["refresh"], bare_refresh),
-        }
 
     rows = [
         ("short-link redirect `GET /r/<code>`", "short", 0.60, 10.0, "bare GET"),
@@ -303,7 +317,7 @@ def main() -> int:
     flatness = stored.report(stored.measure(binary, env, small=args.small, large=args.large, rounds=3, duration=4,
                                             soak_seconds=60), rounds=3, duration=4)
     write_report(Path(args.output), args, rows, results, scale, fixed=fixed, wal_after=wal_after,
-                 peer=(oidc, oidc_fixed), flatness=flatness)
+                 peer=(ours, oidc, oidc_fixed), flatness=flatness, pairs=pairs, peer_ratios=peer_ratios)
     print(Path(args.output).read_text())
     return 0
 
@@ -437,8 +451,9 @@ def _cpu() -> str:
 
 def write_report(path: Path, args: argparse.Namespace, rows: list[tuple[str, str, float, float, str]],
                  results: dict[str, tuple[Result, Result]], scale: list[ScaleRow] | None = None, *,
-                 fixed: dict[str, Latency], wal_after: dict[str, int], peer: tuple[Result, Latency],
-                 flatness: list[str] | None = None) -> None:
+                 fixed: dict[str, Latency], wal_after: dict[str, int], peer: tuple[Result, Result, Latency],
+                 flatness: list[str] | None = None, pairs: dict[str, list[tuple[Result, Result]]] | None = None,
+                 peer_ratios: list[float] | None = None) -> None:
     import uvicorn
 
     lines = [
@@ -447,8 +462,11 @@ def write_report(path: Path, args: argparse.Namespace, rows: list[tuple[str, str
         "Measured by `python bench/run.py` (SPEC §7): each endpoint against the bare ASGI app of",
         "`bench/bare.py` (a fixed 302 for GET, an echo of the same body for POST), served by the same",
         f"server (uvicorn {uvicorn.__version__}, {args.workers} worker, its default httptools + uvloop) and loaded by the same",
-        f"generator (`wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency`, after a 2 s warm-up), one after the other",
-        "on one machine. The service runs as `headless-redirects serve` on its default SQLite (WAL) database.",
+        f"generator (`wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency`, after a 2 s warm-up), on one",
+        f"machine: row by row, the service and then the bare app, {args.pairs} times (both servers run throughout,",
+        "idle but the one under load). A row's ratio is the median of its pairs' ratios (neighbouring runs",
+        "see nearly the same machine), and its req/s, p99 and steal are that pair's.",
+        "The service runs as `headless-redirects serve` on its default SQLite (WAL) database.",
         "Then each row is offered half its measured maximum at a constant rate for the p99 of SPEC §7",
         f"(`bench/openloop.mjs` on Node, {CLIENTS} keep-alive connections, {args.duration} s: request i is due at start + i/rate",
         "whether or not earlier answers came, and its latency counts from then, so that a wait for a busy",
@@ -462,27 +480,27 @@ def write_report(path: Path, args: argparse.Namespace, rows: list[tuple[str, str
         "below is from this one run.",
         f"Run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
         "",
-        "| endpoint | req/s | baseline req/s | ratio | target ratio | p99, closed loop (64 conn.) | offered ½ max "
-        "| p99 at ½ max | target p99 | errors | WAL after | verdict |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| endpoint | req/s | baseline req/s | ratio | each pair's ratio | target ratio | p99, closed loop (64 conn.) "
+        "| offered ½ max | p99 at ½ max | target p99 | errors | WAL after | verdict |",
+        "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for label, key, target_ratio, target_p99, base_label in rows:
         svc, base = results[key]
         lat = fixed[key]
         ratio = svc.rps / base.rps
-        errors = svc.errors + lat.errors
+        each = " / ".join(f"{a.rps / b.rps:.2f}" for a, b in (pairs or {}).get(key, [(svc, base)]))
+        errors = svc.errors + lat.errors + sum(a.errors for a, _ in (pairs or {}).get(key, []) if a is not svc)
         ok = ratio >= target_ratio and lat.p99_ms <= target_p99 and errors == 0
         size = f"{wal_after[key] / 2**20:.1f} MiB" if key in wal_after else "(read only)"
         lines.append(
-            f"| {label} | {svc.rps:,.0f} | {base.rps:,.0f} ({base_label}) | {ratio:.2f} | ≥ {target_ratio:.2f} "
+            f"| {label} | {svc.rps:,.0f} | {base.rps:,.0f} ({base_label}) | {ratio:.2f} | {each} | ≥ {target_ratio:.2f} "
             f"| {svc.p99_ms:.1f} ms | {lat.rate:,.0f}/s ({lat.achieved:,.0f} answered) | {lat.p99_ms:.1f} ms "
             f"| ≤ {target_p99:.0f} ms | {errors} | {size} | {'meets' if ok else 'MISSES'} |"
         )
     lines += ["", f"WAL file at the end of the fixed-rate runs: {wal_after.get('end', 0) / 2**20:.1f} MiB "
               "(SPEC §7: under 64 MiB).", ""]
     lines += steal_table(rows, results, fixed)
-    oidc, oidc_fixed = peer
-    anonymous = results["anonymous"][0]
+    anonymous, oidc, oidc_fixed = peer
     ratio = anonymous.rps / oidc.rps
     lines += [
         "## The reference Node authorization server (SPEC §7 peers)",
@@ -491,7 +509,8 @@ def write_report(path: Path, args: argparse.Namespace, rows: list[tuple[str, str
         f"Node.js {subprocess.run(['node', '--version'], capture_output=True, text=True).stdout.strip()}, one process,"
         " its in-memory adapter, ES256-signed JWT access tokens",
         "(`at+jwt`, via a resource indicator), the `client_credentials` grant with `client_secret_post`; same wrk",
-        "and open-loop settings, in the same run.",
+        "and open-loop settings, in the same run: loaded right after each pair of the `anonymous` row, and",
+        "compared with that pair's service run. The table gives the turn whose ratio is the median.",
         "",
         "| server | req/s | p99, closed loop | p99 at ½ max | errors |",
         "|---|---:|---:|---:|---:|",
@@ -501,7 +520,8 @@ def write_report(path: Path, args: argparse.Namespace, rows: list[tuple[str, str
         f"| {oidc.errors + oidc_fixed.errors} |",
         "",
         f"Ratio, our `anonymous` token ÷ its `client_credentials`: **{ratio:.3f}** (target ≥ 2.0: "
-        f"{'meets' if ratio >= 2.0 else 'MISSES'}).",
+        f"{'meets' if ratio >= 2.0 else 'MISSES'}); each turn's: "
+        f"{' / '.join(f'{r:.3f}' for r in (peer_ratios or [ratio]))}.",
         "",
     ]
     if scale:
