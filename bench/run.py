@@ -230,7 +230,7 @@ def main() -> int:
                                       "thankYouPageUrl": "https://shop.example.com/thanks"}}
         # The service, exactly as users run it; beside it the bare ASGI app on the same server
         # (uvicorn, same worker count and defaults) and the reference Node authorization server,
-        # one process. All three run throughout, idle but the one under load.
+        # one process. All three run through the closed-loop runs, idle but the one under load.
         bare_port = free_port()
         bare_url = f"http://127.0.0.1:{bare_port}"
         bare_cmd = [sys.executable, "-m", "uvicorn", "bench.bare:app", *server, "--port", str(bare_port),
@@ -239,9 +239,9 @@ def main() -> int:
         oidc_url = f"http://127.0.0.1:{oidc_port}/token"
         form = {"Content-Type": "application/x-www-form-urlencoded"}
         with process([sys.executable, "-m", "headless_redirects.cli", "serve", *server, "--port", str(port)],
-                     env, f"{url}/healthz"), \
-                process(bare_cmd, {**env, "PYTHONPATH": str(ROOT)}, bare_url + "/"), \
-                process(oidc_command(node, oidc_port), env, oidc_url):
+                     env, f"{url}/healthz"), contextlib.ExitStack() as others:
+            others.enter_context(process(bare_cmd, {**env, "PYTHONPATH": str(ROOT)}, bare_url + "/"))
+            others.enter_context(process(oidc_command(node, oidc_port), env, oidc_url))
             visitor = post_json(f"{url}/oauth2/token", token_body)
             access = str(visitor["access_token"])
             refresh_body = {"clientId": tenant["clientId"], "grantType": "refresh_token",
@@ -286,7 +286,9 @@ def main() -> int:
             peer_ratios = [svc.rps / oidc.rps for (svc, _), oidc in zip(pairs["anonymous"], oidc_runs, strict=True)]
             turn = sorted(range(len(peer_ratios)), key=peer_ratios.__getitem__)[len(peer_ratios) // 2]
             ours, oidc = pairs["anonymous"][turn][0], oidc_runs[turn]
-            # p99 at half of each row's maximum, offered at a constant rate (SPEC §7).
+            # p99 at half of each row's maximum, offered at a constant rate (SPEC §7), with the
+            # service alone on the machine: the others are stopped first.
+            others.close()
             service = {key: pair[0] for key, pair in results.items()}
             fixed = {
                 "short": open_loop(port, short_path, service["short"].rps / 2, args.duration, node=node),
@@ -301,6 +303,7 @@ def main() -> int:
                                      method="POST", body=json.dumps(refresh_body), headers=json_type, node=node),
             }
             wal_after["end"] = _size(wal)
+        with process(oidc_command(node, oidc_port), env, oidc_url):  # the peer's, alone too
             oidc_fixed = open_loop(oidc_port, "/token", oidc.rps / 2, args.duration, method="POST", body=OIDC_FORM,
                                    headers=form, node=node)
 
@@ -467,7 +470,8 @@ def write_report(path: Path, args: argparse.Namespace, rows: list[tuple[str, str
         "idle but the one under load). A row's ratio is the median of its pairs' ratios (neighbouring runs",
         "see nearly the same machine), and its req/s, p99 and steal are that pair's.",
         "The service runs as `headless-redirects serve` on its default SQLite (WAL) database.",
-        "Then each row is offered half its measured maximum at a constant rate for the p99 of SPEC §7",
+        "Then, the bare app and the peer stopped, each row is offered half its measured maximum at a constant",
+        "rate for the p99 of SPEC §7",
         f"(`bench/openloop.mjs` on Node, {CLIENTS} keep-alive connections, {args.duration} s: request i is due at start + i/rate",
         "whether or not earlier answers came, and its latency counts from then, so that a wait for a busy",
         "connection counts against the service; the single-use codes of the `authorization_code` row one",
