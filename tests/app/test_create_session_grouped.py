@@ -15,6 +15,7 @@ from headless_redirects.service.tenancy import create_tenant
 from headless_redirects.settings import Settings
 from headless_redirects.web.app import create_app
 from headless_redirects.web.hotpath import SESSION_ROUTES
+from tests.asgi import asgi_request
 from tests.conftest import ALLOWED_DOMAINS, GUID, PUBLIC_URL, REDIRECT_URIS
 
 BODY = json.dumps({"ecomCheckout": {"checkoutId": GUID},
@@ -22,20 +23,7 @@ BODY = json.dumps({"ecomCheckout": {"checkoutId": GUID},
 
 
 async def _post(app: Any, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
-    sent: list[Any] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-           *((k.encode(), v.encode()) for k, v in headers.items())]
-    scope = {"type": "http", "method": "POST", "path": path, "raw_path": path.encode(), "query_string": b"",
-             "headers": raw, "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 8080), "scheme": "http",
-             "http_version": "1.1", "root_path": ""}
-    await app(scope, receive, send)
+    sent = await asgi_request(app, "POST", path, body, headers)
     return sent[0]["status"], sent[1]["body"]
 
 

@@ -14,6 +14,7 @@ from headless_redirects.settings import Settings
 from headless_redirects.storage.tables import redirect_sessions
 from headless_redirects.web.app import create_app
 from headless_redirects.web.hotpath import Edge
+from tests.asgi import asgi_request
 from tests.conftest import GUID, PUBLIC_URL, World
 from tests.identity import CHALLENGE
 from tests.integration.test_storage import _session as stored_session
@@ -95,18 +96,7 @@ def test_a_short_link_waits_neither_for_the_turns_commit_nor_for_the_checkpointe
     path = "/r/" + short_code(stored.id)
 
     async def get() -> list[Any]:
-        sent: list[Any] = []
-
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
-
-        scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(), "query_string": b"",
-                 "headers": [], "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 8080), "scheme": "http",
-                 "http_version": "1.1", "root_path": ""}
-        await app(scope, receive, send)
+        sent = await asgi_request(app, "GET", path)
         return [sent[0]["status"], dict(sent[0]["headers"]).get(b"location")]
 
     async def main() -> list[Any]:
