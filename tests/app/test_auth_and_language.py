@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from headless_redirects.service import create_session
 from headless_redirects.service.secrets import digest
 from headless_redirects.storage.tenancy import ApiKeyRow
 from tests.conftest import GUID, SESSION_PATH, World
@@ -147,3 +148,47 @@ def test_malformed_header_is_ignored(world: World, header: str) -> None:
 
 def test_no_header_no_lang(world: World) -> None:
     assert "lang" not in _params(world, BODY)
+
+
+def test_a_token_has_its_shape_tested_once_and_is_still_verified_each_time(
+        world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A token that had the JWT shape and authenticated is known by that shape afterwards (issue
+    12: the pattern cost a create ~14,500 instructions); it is still verified and checked for
+    revocation on every call, only that very string is known, and junk of the right shape that
+    fails is not kept."""
+    tested: list[str] = []
+    shape = create_session._JWT_SHAPE
+
+    class Counted:
+        def match(self, value: str) -> object:
+            tested.append(value)
+            return shape.match(value)
+
+    monkeypatch.setattr(create_session, "_JWT_SHAPE", Counted())
+    token = world.visitor()["access_token"]
+    for _ in range(3):
+        assert world.client.post(SESSION_PATH, json=BODY, headers={"Authorization": token}).status_code == 200
+    assert tested == [token]
+    # Not the same string: tested, and refused as before (an API key's answer).
+    r = world.client.post(SESSION_PATH, json=BODY, headers={"Authorization": token + "="})
+    assert r.status_code == 401 and tested[-1] == token + "="
+    junk = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln"
+    assert world.client.post(SESSION_PATH, json=BODY, headers={"Authorization": junk}).status_code == 401
+    assert junk not in world.services.sessions._shaped
+    # Known, yet revoked: refused.
+    world.services.tokens.revoke_subject(world.services.keys.verify(token)["sub"])
+    r = world.client.post(SESSION_PATH, json=BODY, headers={"Authorization": token})
+    assert r.status_code == 401 and "revoked" in r.json()["message"]
+    assert tested.count(token) == 1
+    t = world.tenant  # API keys are unaffected
+    r = world.client.post(SESSION_PATH, json=BODY, headers={"Authorization": t.api_key, "wix-site-id": t.site_id})
+    assert r.status_code == 200
+
+
+def test_known_shapes_are_bounded(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(create_session, "SHAPED_KEPT", 2)
+    sessions = world.services.sessions
+    tokens = [world.visitor()["access_token"] for _ in range(3)]
+    for token in tokens:
+        sessions.authenticate(token, None)
+    assert sessions._shaped == {tokens[2]}  # full at the third: emptied, then that one kept
