@@ -10,8 +10,10 @@ URIs, client ids).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from .callbacks import check_callback_url
 from .catalogue import CALLBACK_FIELDS, CATALOGUE, Catalogue
@@ -41,11 +43,10 @@ _MAPS = frozenset({"additionalQueryParameters"})
 MAX_QUERY_PARAMETERS = 50
 
 
-@dataclass(frozen=True, slots=True)
-class Preferences:
+class Preferences(msgspec.Struct, frozen=True):
     use_generic_wix_pages: bool = True
     maintain_identity: bool = True
-    additional_query_parameters: dict[str, str] = field(default_factory=dict)
+    additional_query_parameters: dict[str, str] = msgspec.field(default_factory=dict)
     check_if_publish: bool = False
 
     def to_wire(self) -> dict[str, Any]:
@@ -57,9 +58,11 @@ class Preferences:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class SessionRequest:
-    """A validated request: the intent and its cleaned parameters, ready to be stored."""
+class SessionRequest(msgspec.Struct, frozen=True):
+    """A validated request: the intent and its cleaned parameters, ready to be stored. (This,
+    ``Preferences``, ``service.create_session.Caller`` and ``lifecycle.RedirectSession``, made on
+    every create, are structs: made in C, where a frozen dataclass sets its fields one
+    ``object.__setattr__`` at a time.)"""
 
     intent: str
     params: dict[str, Any]

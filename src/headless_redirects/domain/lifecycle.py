@@ -29,8 +29,9 @@ EXPIRED are final.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from typing import Any
+
+import msgspec
 
 __all__ = [
     "ABANDONED",
@@ -64,8 +65,11 @@ class BoundElsewhere(InvalidTransition):
     """Another browser opened the session first; only that one may continue it."""
 
 
-@dataclass(frozen=True, slots=True)
-class RedirectSession:
+class RedirectSession(msgspec.Struct, frozen=True):
+    """A session as stored; immutable (each transition makes a new one). A struct rather than a
+    frozen dataclass: made in C, where the dataclass's ``__init__`` sets its 20 fields one
+    ``object.__setattr__`` at a time (measured: 0.5-1.0 µs against 5-6 µs a session)."""
+
     id: str
     site_id: str
     client_id: str | None
@@ -82,7 +86,7 @@ class RedirectSession:
     expires_at: int
     full_url: str
     session_token_hash: str | None = None
-    outcome: dict[str, Any] = field(default_factory=dict)
+    outcome: dict[str, Any] = msgspec.field(default_factory=dict)
     bound_browser: str | None = None
     updated_at: int | None = None
     version: int = 0
@@ -110,7 +114,7 @@ class RedirectSession:
     # --- transitions ----------------------------------------------------------------------
 
     def _moved(self, now: int, **values: Any) -> RedirectSession:
-        return replace(self, **values, updated_at=now, version=self.version + 1)
+        return msgspec.structs.replace(self, **values, updated_at=now, version=self.version + 1)
 
     def ordering_stalled(self, now: int, stalled_after: int) -> bool:
         """An order requested ``stalled_after`` seconds ago or more that got no answer."""

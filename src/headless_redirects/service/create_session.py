@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -46,8 +45,7 @@ def _quote(value: str) -> str:
     return quote(value, safe="")
 
 
-@dataclass(frozen=True, slots=True)
-class Caller:
+class Caller(msgspec.Struct, frozen=True):
     """Who asks: a visitor/member (through its access token) or a site's API key."""
 
     tenant: Tenant

@@ -4,7 +4,6 @@ writes sessions with (``storage.unit_of_work``). Compiled once, executed on the 
 
 from __future__ import annotations
 
-from dataclasses import fields
 from typing import Any
 
 import msgspec
@@ -20,7 +19,7 @@ from .tables import redirect_sessions
 __all__ = ["SessionStore"]
 
 s = redirect_sessions
-_FIELDS = tuple(f.name for f in fields(RedirectSession))
+_FIELDS = RedirectSession.__struct_fields__
 _JSON = tuple(c.name for c in s.c if isinstance(c.type, sa.JSON))
 _JSON_AT = tuple(i for i, name in enumerate(_FIELDS) if name in _JSON)
 _encoder = msgspec.json.Encoder()
@@ -46,7 +45,7 @@ class SessionStore:
     # --- writes, as steps of a unit of work's transaction ------------------------------------
 
     def insert_step(self, session: RedirectSession) -> tuple[Compiled, dict[str, Any]]:
-        values = {name: getattr(session, name) for name in _FIELDS}
+        values = dict(zip(_FIELDS, msgspec.structs.astuple(session), strict=True))
         for name in _JSON:
             values[name] = _encoder.encode(values[name]).decode()
         return self.insert_statement, values
