@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import MutableMapping
-from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import msgspec
@@ -45,8 +44,7 @@ class TokenResponse(msgspec.Struct, frozen=True, omit_defaults=True):
     refresh_token: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Issued:
+class Issued(msgspec.Struct, frozen=True):
     """A granted token request before its access token is signed: the claims to sign and the
     rest of the answer (:meth:`TokenIssuer.sign` makes the :class:`TokenResponse`). Storage
     is done by then; the signature, pure CPU, may run in another process (``service.signer``)."""
@@ -61,9 +59,10 @@ class Issued:
         return TokenResponse(access_token, "Bearer", self.expires_in, self.scope, self.refresh_token)
 
 
-@dataclass(frozen=True, slots=True)
-class Identity:
-    """Who an access token speaks for."""
+class Identity(msgspec.Struct, frozen=True):
+    """Who an access token speaks for. (This and ``Issued``, made on every token request, are
+    structs: made in C, where a frozen dataclass sets its fields one ``object.__setattr__`` at a
+    time.)"""
 
     subject_type: str
     subject_id: str
