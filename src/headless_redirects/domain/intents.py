@@ -59,10 +59,8 @@ class Preferences(msgspec.Struct, frozen=True):
 
 
 class SessionRequest(msgspec.Struct, frozen=True):
-    """A validated request: the intent and its cleaned parameters, ready to be stored. (This,
-    ``Preferences``, ``service.create_session.Caller`` and ``lifecycle.RedirectSession``, made on
-    every create, are structs: made in C, where a frozen dataclass sets its fields one
-    ``object.__setattr__`` at a time.)"""
+    """A validated request: the intent and its cleaned parameters, ready to be stored. (A struct,
+    made on every create: see ``lifecycle.RedirectSession``.)"""
 
     intent: str
     params: dict[str, Any]

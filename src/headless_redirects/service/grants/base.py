@@ -60,9 +60,8 @@ class Issued(msgspec.Struct, frozen=True):
 
 
 class Identity(msgspec.Struct, frozen=True):
-    """Who an access token speaks for. (This and ``Issued``, made on every token request, are
-    structs: made in C, where a frozen dataclass sets its fields one ``object.__setattr__`` at a
-    time.)"""
+    """Who an access token speaks for. (A struct, as ``Issued``: see
+    ``domain.lifecycle.RedirectSession``.)"""
 
     subject_type: str
     subject_id: str
