@@ -136,3 +136,46 @@ def test_other_connections_do_not_wait_for_the_group(grouped: tuple[Database, St
     asyncio.run(main())
     assert _count(path) == 1 and store.tokens.revoked_before("subject") == 1
     db.dispose()
+
+
+def test_run_then_begins_before_the_turns_commit_and_answers_after_it(
+        grouped: tuple[Database, Store, Path]) -> None:
+    """``run_then``'s second step (the token endpoint asks for its signature there) begins while
+    the write is not yet committed; the caller is answered only once it is."""
+    db, store, path = grouped
+    seen: list[tuple[str, int]] = []
+
+    def begin(result: object) -> str:
+        seen.append(("began", _count(path)))
+        return "begun"
+
+    async def main() -> tuple[object, str]:
+        answer = await db.run_then(begin, lambda begun: seen.append(("undone", 0)), store.sessions.insert,
+                                   _session(str(uuid.uuid4())))
+        seen.append(("answered", _count(path)))
+        return answer
+
+    assert asyncio.run(main()) == (None, "begun")
+    assert seen == [("began", 0), ("answered", 1)]
+    db.dispose()
+
+
+def test_run_then_undoes_what_it_began_when_the_commit_fails(grouped: tuple[Database, Store, Path]) -> None:
+    db, store, path = grouped
+    assert db.group is not None
+    undone: list[object] = []
+
+    def doomed(conn: object) -> bool:
+        conn.execute("ROLLBACK")  # type: ignore[attr-defined]  # what SQLite does on SQLITE_FULL
+        raise sa.exc.OperationalError("INSERT", {}, Exception("database or disk is full"))
+
+    async def main() -> list[object]:
+        return await asyncio.gather(
+            db.run_then(lambda _: "signature asked for", undone.append, store.sessions.insert,
+                        _session(str(uuid.uuid4()))),
+            db.run(db.group.write, doomed), return_exceptions=True)
+
+    results = asyncio.run(main())
+    assert all(isinstance(r, sa.exc.OperationalError) for r in results), results
+    assert undone == ["signature asked for"] and _count(path) == 0
+    db.dispose()

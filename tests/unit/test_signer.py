@@ -130,3 +130,22 @@ def test_a_cancelled_request_leaves_the_others_answered() -> None:
 
     assert ring.verify(asyncio.run(main()))["sub"] == "after"
     signer.stop()
+
+
+def test_a_signature_begun_then_dropped_leaves_the_others_answered() -> None:
+    """``begin`` asks at once (the token endpoint does so before its commit is awaited);
+    ``finish`` gives the token ``sign`` gives; one dropped (its commit failed) is never awaited."""
+    ring = _ring()
+    signer = Signer(ring)
+
+    async def main() -> list[str]:
+        await _worker_up(signer)
+        kept, dropped = signer.begin(_claims("kept")), signer.begin(_claims("dropped"))
+        assert not isinstance(kept, str) and not isinstance(dropped, str)  # both with the worker
+        signer.drop(dropped)
+        assert dropped[1].cancelled()
+        return [await signer.finish(kept), await signer.sign(_claims("after"))]
+
+    assert [ring.verify(t)["sub"] for t in asyncio.run(main())] == ["kept", "after"]
+    assert signer.answered >= 3  # the dropped one was answered too, and nothing broke
+    signer.stop()

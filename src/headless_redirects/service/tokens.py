@@ -35,7 +35,7 @@ from .grants import (
 )
 from .grants.base import now_ms, refresh_key
 from .keys import InvalidToken, KeyRing
-from .signer import Signer
+from .signer import Pending, Signer
 from .tenancy import TenantCache
 
 __all__ = ["MEMBER", "SIGN_ON_SCOPE", "VISITOR", "Identity", "TokenInfo", "TokenResponse", "TokenService",
@@ -100,6 +100,10 @@ class TokenService:
             self.issuer.acting_client(params, acting)
             raise UnsupportedGrantType(f"grant_type {grant_type!r} is not supported")
         return grant.create_token_response(params, authorization, acting)
+
+    def begin_signature(self, issued: Issued) -> Pending:
+        """Ask the signer for the access token of ``issued`` (``Signer.begin``; off the loop)."""
+        return self.signer.begin(issued.claims)
 
     def site_of_backend(self, authorization: str | None) -> tuple[str, Identity | None]:
         """A trusted backend's site and caller (``grants.authorized_client``)."""

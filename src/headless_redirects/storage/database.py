@@ -78,6 +78,7 @@ _WAL_INDEX = struct.Struct("=BBHI")
 
 P = ParamSpec("P")
 T = TypeVar("T")
+U = TypeVar("U")
 
 _encode = msgspec.json.Encoder()
 
@@ -150,6 +151,30 @@ class Database:
         if self.async_pools is not None:
             return await greenlet_spawn(lambda: fn(*args, **kwargs))
         return await anyio.to_thread.run_sync(lambda: fn(*args, **kwargs))
+
+    async def run_then(self, then: Callable[[T], U], undo: Callable[[U], object], fn: Callable[P, T],
+                       *args: P.args, **kwargs: P.kwargs) -> tuple[T, U]:
+        """``run``, and ``then(result)`` as soon as the result is there: on SQLite before the
+        loop turn's commit is waited for, so that work which needs nothing to be durable to
+        begin (an access token's signature, made in another process: ``service.signer``) is
+        done while the turn goes on and commits. Nothing ``then`` began may be answered before
+        this returns; when the commit fails, ``undo`` is given what ``then`` returned and the
+        error is raised."""
+        if not self.is_sqlite:
+            result = await self.run(fn, *args, **kwargs)
+            return result, then(result)
+        group = self.group
+        if group is not None and group.gate is not None:
+            await group.wait_open()
+        result = fn(*args, **kwargs)
+        begun = then(result)
+        if group is not None and group.dirty:
+            try:
+                await group.durable()
+            except BaseException:
+                undo(begun)
+                raise
+        return result, begun
 
     @property
     def read_now(self) -> bool:
