@@ -15,10 +15,11 @@ T = TypeVar("T")
 
 
 def named_columns(table: sa.Table, cls: type) -> list[sa.ColumnElement[Any]]:
-    """``table``'s columns named like ``cls``'s fields, in the fields' order: a SELECT of these
-    builds the row positionally at no cost, and a migration that adds a column changes nothing
-    read through it."""
-    return [table.c[f.name] for f in fields(cls)]
+    """``table``'s columns named like ``cls``'s fields (a dataclass's or a ``msgspec.Struct``'s),
+    in the fields' order: a SELECT of these builds the row positionally at no cost, and a
+    migration that adds a column changes nothing read through it."""
+    names = getattr(cls, "__struct_fields__", None) or [f.name for f in fields(cls)]
+    return [table.c[name] for name in names]
 
 
 def row_of(cls: type[T], row: Any) -> T | None:
@@ -32,5 +33,9 @@ def json_column(value: Any) -> Any:
 
 
 def values_of(obj: Any) -> dict[str, Any]:
-    """A row object's fields, as the values of an insert."""
+    """A row object's fields (a slotted dataclass's or a ``msgspec.Struct``'s), as the values of
+    an insert."""
+    names = getattr(obj, "__struct_fields__", None)
+    if names is not None:
+        return dict(zip(names, msgspec.structs.astuple(obj), strict=True))
     return {name: getattr(obj, name) for name in obj.__slots__}
