@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from ..domain.lifecycle import CREATED, OPENED, RedirectSession
 from ..domain.sessions import session_id_from_short_code
 from .database import Database
-from .rows import json_column
+from .rows import json_column, named_columns, values_of
 from .statements import Compiled, Statements
 from .tables import redirect_sessions
 
@@ -32,7 +32,7 @@ class SessionStore:
         self.fast = fast
         c = fast.compile
         p = sa.bindparam
-        self._get = c(sa.select(*(s.c[name] for name in _FIELDS)).where(s.c.id == p("id")))
+        self._get = c(sa.select(*named_columns(s, RedirectSession)).where(s.c.id == p("id")))
         self._short_link = c(sa.select(s.c.full_url, s.c.expires_at).where(s.c.id == p("id")))
         self.insert_statement: Compiled = c(s.insert().values({col.name: p(col.name) for col in s.c}))
         # A transition is written only from the state and version it was read at.
@@ -45,7 +45,7 @@ class SessionStore:
     # --- writes, as steps of a unit of work's transaction ------------------------------------
 
     def insert_step(self, session: RedirectSession) -> tuple[Compiled, dict[str, Any]]:
-        values = dict(zip(_FIELDS, msgspec.structs.astuple(session), strict=True))
+        values = values_of(session)
         for name in _JSON:
             values[name] = _encoder.encode(values[name]).decode()
         return self.insert_statement, values
