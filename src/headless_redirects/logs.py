@@ -11,6 +11,7 @@ dictionary, handed to uvicorn so that its worker processes format their lines th
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import logging.config
 import time
@@ -121,6 +122,7 @@ class LineStream(logging.StreamHandler):  # type: ignore[type-arg]
         super().__init__(stream)
         self._held: list[str | AccessEntry] = []
         self._loops = LoopCache()
+        self._waiting: asyncio.AbstractEventLoop | None = None  # the loop a write is scheduled on
 
     def add_line(self, line: str) -> None:
         """Write ``line`` (terminated) now outside an event loop, else by the end of this turn."""
@@ -132,17 +134,19 @@ class LineStream(logging.StreamHandler):  # type: ignore[type-arg]
         self._add(entry)
 
     def _add(self, item: str | AccessEntry) -> None:
-        loop = self._loops.running()  # without Python 3.11's getpid per call (``loops``)
-        self.acquire()
-        try:
+        with self.lock:  # type: ignore[union-attr]  # ``createLock`` made it
             held = self._held
             held.append(item)
+            if 1 < len(held) < self.MAX_HELD:
+                waiting = self._waiting
+                if waiting is not None and waiting.is_running():
+                    return  # the write ``waiting`` runs by the end of its turn takes it too
+            loop = self._loops.running()  # without Python 3.11's getpid per call (``loops``)
             if loop is None or len(held) >= self.MAX_HELD:
                 self._write_held()
-            elif len(held) == 1:
+            elif self._waiting is not loop or len(held) == 1:
+                self._waiting = loop
                 loop.call_soon(self.write_held)
-        finally:
-            self.release()
 
     def write_held(self) -> None:
         self.acquire()

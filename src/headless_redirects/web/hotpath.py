@@ -151,7 +151,7 @@ class Edge:
         self.services = services
         self.started = False
         self.read_now = services.db.read_now
-        self.lookup = services.sessions.short_link
+        self.lookup = services.sessions.short_links  # what ``SessionService.short_link`` answers, called directly
         # PostgreSQL's async pool: the lookup awaited from the loop, without a greenlet of its own.
         self.lookup_awaited = (services.store.sessions.short_link_awaited
                                if services.db.async_pools is not None else None)

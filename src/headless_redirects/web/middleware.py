@@ -82,6 +82,7 @@ class RequestIdMiddleware:
         self.access_log = access_log
         self.metrics = metrics
         self.proxies = trusted_proxies or TrustedProxies(())
+        self.behind_proxies = bool(self.proxies)  # its networks are fixed: asked once, not a request
 
     def _from_proxy(self, scope: Scope) -> str | None:
         forwarded_for = proto = request_id = None
@@ -104,7 +105,7 @@ class RequestIdMiddleware:
         """The request's id (a trusted proxy's, else a new one), kept in ``scope["state"]``."""
         request_id = None
         peer = scope.get("client")
-        if self.proxies and peer and self.proxies.trusts(peer[0]):
+        if self.behind_proxies and peer and self.proxies.trusts(peer[0]):
             request_id = self._from_proxy(scope)
         request_id = request_id or new_request_id()
         scope.setdefault("state", {})["request_id"] = request_id
