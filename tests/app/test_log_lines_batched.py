@@ -65,6 +65,36 @@ def test_lines_outside_a_loop_and_at_flush_are_written_at_once() -> None:
     assert asyncio.run(held_then_flushed()) == "now\nlater\n"
 
 
+def test_lines_held_for_a_loop_that_ended_are_written_by_the_next_line() -> None:
+    """A turn's later lines ride on the write its first line scheduled; when that loop ends
+    before its write runs, the next line (from another loop, or outside one) writes them."""
+    buffer = io.StringIO()
+    handler = LineStream(buffer)
+    loop = asyncio.new_event_loop()
+
+    def stopped_turn() -> None:
+        handler.add_line("a\n")  # schedules this turn's write
+        handler.add_line("b\n")  # held with it
+        loop.stop()
+
+    loop.call_soon(stopped_turn)
+    loop.run_forever()  # stopped with the write still scheduled
+    loop.close()
+    assert buffer.getvalue() == ""
+    handler.add_line("c\n")  # no loop: written at once, after the held ones
+    assert buffer.getvalue() == "a\nb\nc\n"
+
+    async def next_loop() -> str:
+        handler.add_line("d\n")
+        handler.add_line("e\n")
+        held = buffer.getvalue()
+        await asyncio.sleep(0)
+        return held
+
+    assert asyncio.run(next_loop()) == "a\nb\nc\n"
+    assert buffer.getvalue() == "a\nb\nc\nd\ne\n"
+
+
 def test_request_ids_are_unique_random_hex() -> None:
     ids = [new_request_id() for _ in range(2000)]
     assert len(set(ids)) == len(ids)
