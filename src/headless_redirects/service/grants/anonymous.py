@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Any
 
-from ...domain.oauth_errors import InvalidClient
 from ...domain.sessions import new_guid
 from .base import VISITOR, Grant, Issued
 
@@ -21,12 +20,6 @@ class AnonymousGrant(Grant):
 
     def create_token_response(self, params: dict[str, str], authorization: str | None,
                               acting: MutableMapping[str, Any] | None) -> Issued:
-        return self.anonymous(self.issuer.acting_client(params, acting))
-
-    def anonymous(self, client_id: str) -> Issued:
         """A new visitor: an access token and a refresh token."""
-        found = self.issuer.tenants.tenant_of_app(client_id)
-        if found is None:
-            raise InvalidClient("unknown client_id")
-        tenant, _ = found
+        client_id, tenant = self.issuer.acting_tenant(params, acting)
         return self.issuer.prepare(VISITOR, new_guid(), tenant.site.id, client_id, "", refresh=True)

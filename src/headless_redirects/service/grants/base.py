@@ -23,7 +23,7 @@ from ...storage.repository import Store
 from ...storage.tokens import RefreshTokenRow
 from ..keys import KeyRing
 from ..secrets import new_ordered_secret, ordered_digest
-from ..tenancy import TenantCache
+from ..tenancy import Tenant, TenantCache
 
 __all__ = ["MEMBER", "VISITOR", "Grant", "Identity", "Issued", "TokenIssuer", "TokenResponse", "act_for",
            "new_refresh_token", "now_ms", "refresh_key"]
@@ -116,18 +116,27 @@ class TokenIssuer:
 
     def client(self, params: dict[str, str]) -> str:
         """The request's ``client_id``, lower-cased, of a known app (RFC 6749 §2.2)."""
+        return self.client_tenant(params)[0]
+
+    def client_tenant(self, params: dict[str, str]) -> tuple[str, Tenant]:
+        """:meth:`client`, and the tenant its app belongs to."""
         client_id = params.get("client_id")
         if not client_id:
             raise InvalidRequest("client_id is required")
-        if not is_guid(client_id) or self.tenants.tenant_of_app(client_id.lower()) is None:
+        found = self.tenants.tenant_of_app(client_id.lower()) if is_guid(client_id) else None
+        if found is None:
             raise InvalidClient("unknown client_id")
-        return client_id.lower()
+        return client_id.lower(), found[0]
 
     def acting_client(self, params: dict[str, str], acting: MutableMapping[str, Any] | None) -> str:
         """:meth:`client`, recorded on the request for CORS before anything else can fail."""
-        client_id = self.client(params)
-        act_for(acting, client_id=client_id)
-        return client_id
+        return self.acting_tenant(params, acting)[0]
+
+    def acting_tenant(self, params: dict[str, str], acting: MutableMapping[str, Any] | None) -> tuple[str, Tenant]:
+        """:meth:`client_tenant`, the client recorded as :meth:`acting_client` records it."""
+        found = self.client_tenant(params)
+        act_for(acting, client_id=found[0])
+        return found
 
     def sign(self, issued: Issued) -> TokenResponse:
         """The token response of ``issued``, its access token signed here (on the caller's thread)."""
