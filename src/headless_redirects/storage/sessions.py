@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from ..domain.lifecycle import CREATED, OPENED, RedirectSession
 from ..domain.sessions import session_id_from_short_code
 from .database import Database
-from .rows import json_column, named_columns, values_of
+from .rows import json_column, named_columns
 from .statements import Compiled, Statements
 from .tables import redirect_sessions
 
@@ -34,7 +34,7 @@ class SessionStore:
         p = sa.bindparam
         self._get = c(sa.select(*named_columns(s, RedirectSession)).where(s.c.id == p("id")))
         self._short_link = c(sa.select(s.c.full_url, s.c.expires_at).where(s.c.id == p("id")))
-        self.insert_statement: Compiled = c(s.insert().values({col.name: p(col.name) for col in s.c}))
+        self.insert_statement: Compiled = fast.compile_insert(s, _FIELDS)
         # A transition is written only from the state and version it was read at.
         self.move_statement: Compiled = c(
             s.update()
@@ -45,10 +45,15 @@ class SessionStore:
     # --- writes, as steps of a unit of work's transaction ------------------------------------
 
     def insert_step(self, session: RedirectSession) -> tuple[Compiled, dict[str, Any]]:
-        values = values_of(session)
-        for name in _JSON:
-            values[name] = _encoder.encode(values[name]).decode()
-        return self.insert_statement, values
+        return self.insert_statement, dict(zip(_FIELDS, self.insert_values(session), strict=True))
+
+    @staticmethod
+    def insert_values(session: RedirectSession) -> tuple[Any, ...]:
+        """The values of ``session``'s insert (``insert_statement``), in its order."""
+        values = list(msgspec.structs.astuple(session))
+        for i in _JSON_AT:
+            values[i] = _encoder.encode(values[i]).decode()
+        return tuple(values)
 
     def move_step(self, before: RedirectSession, after: RedirectSession) -> tuple[Compiled, dict[str, Any]]:
         return self.move_statement, {
@@ -60,7 +65,7 @@ class SessionStore:
     def insert(self, session: RedirectSession) -> None:
         """Store a session on its own, with no event (tests and tools; use cases go through the
         unit of work)."""
-        self.fast.write(self.insert_step(session))
+        self.fast.insert(self.insert_statement, self.insert_values(session))
 
     # --- reads -------------------------------------------------------------------------------
 

@@ -66,7 +66,7 @@ class TokenRepository:
                       .where(revocations.c.id.in_([refresh_tokens.c.subject_id, refresh_tokens.c.family_id]))
                       .scalar_subquery())
             .where(refresh_tokens.c.token_hash == p("token_hash")))
-        self._insert_refresh = fast.compile_insert(refresh_tokens, RefreshTokenRow)
+        self._insert_refresh = fast.compile_insert(refresh_tokens, RefreshTokenRow.__struct_fields__)
         # ids -> (until, revoked_before); off (nothing kept) until ``remember``.
         self._memory: dict[tuple[str, ...], tuple[float, int | None]] = {}
         self._generation = 0
@@ -97,7 +97,7 @@ class TokenRepository:
         return self._insert_refresh, values_of(token)
 
     def insert_refresh_token(self, token: RefreshTokenRow) -> None:
-        self.fast.insert(self._insert_refresh, token)
+        self.fast.insert(self._insert_refresh, msgspec.structs.astuple(token))
 
     def refresh_token(self, token_hash: str) -> RefreshTokenRow | None:
         row = self.fast.one(self._refresh_token, {"token_hash": token_hash})

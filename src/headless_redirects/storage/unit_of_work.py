@@ -66,6 +66,13 @@ class SqlUnitOfWork(UnitOfWork):
         self._writes = writes
 
     def _write(self, changes: Changes) -> None:
+        if len(changes.added) == 1 and not (changes.moved or changes.codes or changes.answers or changes.events):
+            # A new session alone (Create Redirect Session without an Idempotency-Key or a
+            # webhook to tell): its one insert (``Statements.insert``).
+            sessions = self._writes.sessions
+            session = changes.added[0]
+            self._writes.fast.insert(sessions.insert_statement, sessions.insert_values(session))
+            return
         guards, steps = self._writes.steps(changes)
         if not self._writes.fast.write(*steps, guards=guards):
             raise Conflict("the session changed since it was read")
