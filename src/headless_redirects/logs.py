@@ -148,6 +148,10 @@ class LineStream(logging.StreamHandler):  # type: ignore[type-arg]
                 self._waiting = loop
                 loop.call_soon(self.write_held)
 
+    def holds_lines(self) -> bool:
+        """Whether lines wait for the end of the turn (they go out together)."""
+        return bool(self._held)
+
     def write_held(self) -> None:
         self.acquire()
         try:

@@ -134,3 +134,34 @@ def test_access_lines_of_a_turn_are_the_formatters_lines_in_order(json_logs: io.
         assert list(line) == list(expected)  # same fields, same order
         line.pop("time"), expected.pop("time")
         assert line == expected
+
+
+def test_a_batchs_access_lines_go_to_one_handler_and_a_new_set_up_takes_the_next(json_logs: io.StringIO) -> None:
+    """The access lines held for one write share the handler the first of them found; once
+    they are written, the next line looks again, so a handler added since (here a test's, which
+    makes the line an ordinary logging call) gets it."""
+    (stream,) = logging.getLogger("headless_redirects").handlers
+    assert isinstance(stream, LineStream)
+    seen: list[logging.LogRecord] = []
+
+    class Catching(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    catching = Catching()
+
+    async def turns() -> str:
+        middleware.access_line("GET", "/r/{code}", 302, "first", 0.2, None)
+        middleware.access_line("GET", "/r/{code}", 302, "second", 0.2, None)
+        await asyncio.sleep(0)  # the batch is written
+        logging.getLogger("headless_redirects.access").addHandler(catching)
+        middleware.access_line("GET", "/r/{code}", 302, "third", 0.2, None)
+        await asyncio.sleep(0)
+        return json_logs.getvalue()
+
+    try:
+        written = asyncio.run(turns())
+    finally:
+        logging.getLogger("headless_redirects.access").removeHandler(catching)
+    assert [json.loads(line)["request_id"] for line in written.splitlines()] == ["first", "second", "third"]
+    assert [r.request_id for r in seen] == ["third"]  # type: ignore[attr-defined]
