@@ -44,6 +44,7 @@ _INTENTS = frozenset(INTENTS)
 _JSON = (b"content-type", b"application/json")
 _NO_STORE = [(k.encode(), v.encode()) for k, v in NO_STORE.items()]
 _REDIRECT_HEADERS = [(b"referrer-policy", b"no-referrer"), (b"cache-control", b"no-store")]
+_NO_LENGTH = (b"content-length", b"0")
 REQUEST_ID = REQUEST_ID_HEADER.encode()
 
 
@@ -196,6 +197,13 @@ class Edge:
                     found = await self.lookup_awaited(code)
                 else:
                     found = await self.services.db.read(self.lookup, code)
+                if found is not None and found[1] > time.time():  # the redirect (``short_answer``)
+                    status = 302
+                    await send({"type": "http.response.start", "status": 302, "headers": [
+                        (b"location", found[0].encode()), *_REDIRECT_HEADERS, _NO_LENGTH,
+                        (REQUEST_ID, request_id.encode())]})
+                    await send({"type": "http.response.body", "body": b""})
+                    return
                 status, headers, body = short_answer(found)
             except Exception as exc:  # noqa: BLE001 - as ``HotPath.guard``
                 status, headers, body = failure(exc, scope)
@@ -214,7 +222,10 @@ class Edge:
         try:
             origin = header(scope, b"origin") if api else None
             cors = None if origin is None else (origin, *await self.cors.allowed(origin))
-            status, headers, body = await self.hot.guard(handler, scope, receive)
+            try:  # ``HotPath.guard``, without its coroutine
+                status, headers, body = await handler(scope, receive)
+            except Exception as exc:  # noqa: BLE001 - every error gets the documented body
+                status, headers, body = failure(exc, scope)
             headers = [*headers, (b"content-length", str(len(body)).encode())]
             if cors is not None:
                 headers += response_headers(scope["state"], *cors)

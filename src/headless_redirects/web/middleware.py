@@ -119,7 +119,8 @@ class RequestIdMiddleware:
         if self.access_log:
             route = getattr(scope.get("route"), "path", None) or label
             client = scope.get("client")
-            access_line(scope["method"], route, status, request_id, round(seconds * 1000, 3),
+            # Milliseconds to the microsecond (``round(x, 3)`` costs more than the rest of this).
+            access_line(scope["method"], route, status, request_id, int(seconds * 1_000_000 + 0.5) / 1000,
                         client[0] if client else None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
