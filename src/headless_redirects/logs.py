@@ -144,7 +144,7 @@ class LineStream(logging.StreamHandler):  # type: ignore[type-arg]
             loop = self._loops.running()  # without Python 3.11's getpid per call (``loops``)
             if loop is None or len(held) >= self.MAX_HELD:
                 self._write_held()
-            elif self._waiting is not loop or len(held) == 1:
+            else:  # the turn's first line, or lines whose loop ended before its write
                 self._waiting = loop
                 loop.call_soon(self.write_held)
 

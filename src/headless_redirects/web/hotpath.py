@@ -197,11 +197,11 @@ class Edge:
                     found = await self.lookup_awaited(code)
                 else:
                     found = await self.services.db.read(self.lookup, code)
-                if found is not None and found[1] > time.time():  # the redirect (``short_answer``)
+                location = live_location(found)
+                if location is not None:  # ``short_answer``'s redirect, its headers built once
                     status = 302
                     await send({"type": "http.response.start", "status": 302, "headers": [
-                        (b"location", found[0].encode()), *_REDIRECT_HEADERS, _NO_LENGTH,
-                        (REQUEST_ID, request_id.encode())]})
+                        location, *_REDIRECT_HEADERS, _NO_LENGTH, (REQUEST_ID, request_id.encode())]})
                     await send({"type": "http.response.body", "body": b""})
                     return
                 status, headers, body = short_answer(found)
@@ -236,12 +236,19 @@ class Edge:
             ids.finish(scope, label, status, request_id, started)
 
 
+def live_location(found: tuple[str, int] | None) -> tuple[bytes, bytes] | None:
+    """The ``location`` header of a short link's redirect; ``None`` when its session is unknown
+    or has expired."""
+    return None if found is None or found[1] <= time.time() else (b"location", found[0].encode())
+
+
 def short_answer(found: tuple[str, int] | None) -> Answer:
     """A short link's answer: the redirect to the session's URL, else its 404 or 410 page."""
-    if found is None or found[1] <= time.time():
+    location = live_location(found)
+    if location is None:
         page = render_message(None, 404 if found is None else 410, "not_found" if found is None else "expired")
         return page.status_code, [h for h in page.raw_headers if h[0] != b"content-length"], bytes(page.body)
-    return 302, [(b"location", found[0].encode()), *_REDIRECT_HEADERS], b""
+    return 302, [location, *_REDIRECT_HEADERS], b""
 
 
 def failure(exc: Exception, scope: Scope) -> Answer:
