@@ -24,12 +24,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.steal import WINDOW, Steal, StealMeter, split_p99  # noqa: E402
+from bench.steal import WINDOW, Steal, StealMeter, cpu_seconds, split_p99  # noqa: E402
 
 CLIENTS = 16  # connections; h2load's --rps is per connection
 
@@ -46,6 +47,14 @@ class Latency:
     p99_unstolen_ms: float = math.nan
     left_out: int = 0  # answered requests due in stolen windows
     answered: int = 0
+    # The server's own CPU seconds (user and system, its threads') over the run, and the seconds
+    # offered: how near the offered rate is to what it can answer at that pace (bench/queueing.py).
+    server_cpu_s: float = math.nan
+    seconds: float = math.nan
+
+    @property
+    def server_cores(self) -> float:
+        return self.server_cpu_s / self.seconds
 
 
 def _p99(values: list[float]) -> float:
@@ -77,10 +86,28 @@ def h2load(binary: str, url: str, rate: float, duration: int, *, method: str = "
 
 def open_loop(port: int, path: str, rate: float, duration: int, *, method: str = "GET", body: str | None = None,
               bodies: list[str] | None = None, headers: dict[str, str] | None = None,
-              node: str = "node") -> Latency:
+              node: str = "node", pid: int | None = None) -> Latency:
     """Offer ``rate`` req/s for ``duration`` s over up to ``CLIENTS`` keep-alive connections (more
     requests in flight than that wait for a free connection, and the wait counts), from Node
-    (``bench/openloop.mjs``): ``bodies`` one per request in turn, else ``body`` for each, else none."""
+    (``bench/openloop.mjs``): ``bodies`` one per request in turn, else ``body`` for each, else none.
+    With ``pid`` (the server's process), its CPU over the run is read too (``server_cpu_s``)."""
+    before = sum(cpu_seconds(pid)) if pid is not None else math.nan
+    with StealMeter() as meter:
+        result = open_loop_trace(port, path, rate, duration, method=method, body=body, bodies=bodies,
+                                 headers=headers, node=node)
+    server_cpu = sum(cpu_seconds(pid)) - before if pid is not None else math.nan
+    p99 = math.inf if result["p99_ms"] is None else float(result["p99_ms"])
+    steal = meter.result
+    unstolen, left_out = split_p99([d / 1000 for d in result["due"]], result["latency"], steal)
+    return Latency(rate, float(result["achieved"]), p99, int(result["errors"]), steal, unstolen, left_out,
+                   len(result["latency"]), server_cpu, duration)
+
+
+def open_loop_trace(port: int, path: str, rate: float, duration: int, *, method: str = "GET",
+                    body: str | None = None, bodies: list[str] | None = None, headers: dict[str, str] | None = None,
+                    node: str = "node") -> dict[str, Any]:
+    """:func:`open_loop`'s run itself: ``bench/openloop.mjs``'s report, with each answered request's
+    due time (``due``, ms since the epoch) and latency (``latency``, ms), in the order answered."""
     config: dict[str, object] = {"port": port, "method": method, "path": path, "headers": headers or {},
                                  "rate": rate, "seconds": duration, "connections": CLIENTS, "trace": True}
     if bodies is not None:
@@ -90,15 +117,9 @@ def open_loop(port: int, path: str, rate: float, duration: int, *, method: str =
     with tempfile.TemporaryDirectory() as tmp:
         file = Path(tmp) / "config.json"
         file.write_text(json.dumps(config))
-        with StealMeter() as meter:
-            out = subprocess.run([node, str(Path(__file__).with_name("openloop.mjs")), str(file)],
-                                 capture_output=True, text=True, check=True).stdout
-    result = json.loads(out)
-    p99 = math.inf if result["p99_ms"] is None else float(result["p99_ms"])
-    steal = meter.result
-    unstolen, left_out = split_p99([d / 1000 for d in result["due"]], result["latency"], steal)
-    return Latency(rate, float(result["achieved"]), p99, int(result["errors"]), steal, unstolen, left_out,
-                   len(result["latency"]))
+        out = subprocess.run([node, str(Path(__file__).with_name("openloop.mjs")), str(file)],
+                             capture_output=True, text=True, check=True).stdout
+    return json.loads(out)  # type: ignore[no-any-return]
 
 
 def open_loop_python(port: int, path: str, bodies: list[str], rate: float, duration: int,

@@ -30,15 +30,17 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.latency import CLIENTS  # noqa: E402
+from bench.latency import open_loop_trace  # noqa: E402
 from bench.peers import ensure_tools  # noqa: E402
 from bench.run import REDIRECT_URI, free_port, wait_up  # noqa: E402
-from bench.served import cpu_seconds, load, target  # noqa: E402
+from bench.served import load, target  # noqa: E402
+from bench.steal import cpu_seconds  # noqa: E402
 
 WINDOW = 0.1  # seconds
 
@@ -55,29 +57,12 @@ def access_lines(path: Path) -> list[tuple[float, float]]:
     return found
 
 
-def fixed_rate(node: str, port: int, path: str, lua_body: str | None, headers: dict[str, str], rate: float,
-               duration: int) -> dict[str, object]:
-    config: dict[str, object] = {"port": port, "method": "POST" if lua_body is not None else "GET", "path": path,
-                                 "headers": headers, "rate": rate, "seconds": duration, "connections": CLIENTS,
-                                 "trace": True}
-    if lua_body is not None:
-        config["body"] = lua_body
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as file:
-        json.dump(config, file)
-    try:
-        out = subprocess.run([node, str(ROOT / "bench" / "openloop.mjs"), file.name], capture_output=True, text=True,
-                             check=True).stdout
-    finally:
-        os.unlink(file.name)
-    return json.loads(out)  # type: ignore[no-any-return]
-
-
-def windows(result: dict[str, object], lines: list[tuple[float, float]], rate: float) -> list[str]:
+def windows(result: dict[str, Any], lines: list[tuple[float, float]], rate: float) -> list[str]:
     """The three windows with the highest median latency seen by the generator."""
-    dues = [d / 1000 for d in result["due"]]  # type: ignore[attr-defined]
+    dues = [d / 1000 for d in result["due"]]
     start, end = min(dues), max(dues)
     seen: dict[int, list[float]] = defaultdict(list)
-    for due, latency in zip(dues, result["latency"], strict=True):  # type: ignore[call-overload]
+    for due, latency in zip(dues, result["latency"], strict=True):
         seen[int((due - start) / WINDOW)].append(latency)
     own: dict[int, list[float]] = defaultdict(list)
     for at, duration in lines:
@@ -131,10 +116,11 @@ def main() -> int:
                         headers = {**(headers or {}), json.loads(name): json.loads(value)}
                 for run in range(1, args.runs + 1):
                     user, system = cpu_seconds(proc.pid)
-                    result = fixed_rate(node, port, path, body, headers or {}, args.rate, args.duration)
+                    result = open_loop_trace(port, path, args.rate, args.duration, method="GET" if body is None else "POST",
+                                             body=body, headers=headers, node=node)
                     user2, system2 = cpu_seconds(proc.pid)
                     time.sleep(0.5)  # the last access lines reach the file
-                    answered = len(result["latency"])  # type: ignore[arg-type]
+                    answered = len(result["latency"])
                     cpu = user2 - user + system2 - system
                     print(f"run {run}: offered {args.rate:,.0f}/s, answered {result['achieved']:,.0f}/s, "
                           f"p99 {result['p99_ms']:.1f} ms, errors {result['errors']}; server CPU "

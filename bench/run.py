@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import platform
 import re
@@ -239,7 +240,7 @@ def main() -> int:
         oidc_url = f"http://127.0.0.1:{oidc_port}/token"
         form = {"Content-Type": "application/x-www-form-urlencoded"}
         with process([sys.executable, "-m", "headless_redirects.cli", "serve", *server, "--port", str(port)],
-                     env, f"{url}/healthz"), contextlib.ExitStack() as others:
+                     env, f"{url}/healthz") as served, contextlib.ExitStack() as others:
             others.enter_context(process(bare_cmd, {**env, "PYTHONPATH": str(ROOT)}, bare_url + "/"))
             others.enter_context(process(oidc_command(node, oidc_port), env, oidc_url))
             visitor = post_json(f"{url}/oauth2/token", token_body)
@@ -291,16 +292,16 @@ def main() -> int:
             others.close()
             service = {key: pair[0] for key, pair in results.items()}
             fixed = {
-                "short": open_loop(port, short_path, service["short"].rps / 2, args.duration, node=node),
+                "short": open_loop(port, short_path, service["short"].rps / 2, args.duration, node=node, pid=served.pid),
                 "session": open_loop(port, "/_api/redirects-api/v1/redirect-session", service["session"].rps / 2,
                                      args.duration, method="POST", body=json.dumps(session_body),
-                                     headers=session_headers, node=node),
+                                     headers=session_headers, node=node, pid=served.pid),
                 "anonymous": open_loop(port, "/oauth2/token", service["anonymous"].rps / 2, args.duration,
-                                       method="POST", body=json.dumps(token_body), headers=json_type, node=node),
+                                       method="POST", body=json.dumps(token_body), headers=json_type, node=node, pid=served.pid),
                 "code": open_loop(port, "/oauth2/token", service["code"].rps / 2, args.duration, method="POST",
-                                  bodies=fixed_rate_codes.read_text().splitlines(), headers=json_type, node=node),
+                                  bodies=fixed_rate_codes.read_text().splitlines(), headers=json_type, node=node, pid=served.pid),
                 "refresh": open_loop(port, "/oauth2/token", service["refresh"].rps / 2, args.duration,
-                                     method="POST", body=json.dumps(refresh_body), headers=json_type, node=node),
+                                     method="POST", body=json.dumps(refresh_body), headers=json_type, node=node, pid=served.pid),
             }
             wal_after["end"] = _size(wal)
         with process(oidc_command(node, oidc_port), env, oidc_url):  # the peer's, alone too
@@ -549,11 +550,15 @@ def steal_table(rows: list[tuple[str, str, float, float, str]], results: dict[st
         f"p99 of the fixed-rate run's requests that fell due outside the {WINDOW} s windows with ≥ {STOLEN:.0%} of the",
         "machine's CPU time stolen (and the window after each, while the queue they left drains); it is not",
         "the figure the target is judged on (that is the p99 above), it shows how much of that figure the",
-        "steal made.",
+        "steal made. The service's CPU at ½ max is its own (user and system) over the fixed-rate run, in",
+        "cores and per request: a share near one core is a server close to what it can answer at that",
+        "pace, so that a moment's slower progress leaves a queue (`bench/queueing.py` shows it window by",
+        "window). A closed loop of 64 connections answers more requests a loop turn than 16 connections at",
+        "half its rate do, so each request costs more CPU at ½ max than at the maximum.",
         "",
-        "| endpoint | steal, closed loop (service / bare) | steal at ½ max (worst ½ s) | p99 at ½ max "
-        "| p99 outside stolen windows (requests left out) |",
-        "|---|---:|---:|---:|---:|",
+        "| endpoint | steal, closed loop (service / bare) | steal at ½ max (worst ½ s) | service's CPU at ½ max "
+        "| p99 at ½ max | p99 outside stolen windows (requests left out) |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for label, key, *_ in rows:
         svc, base = results[key]
@@ -561,8 +566,10 @@ def steal_table(rows: list[tuple[str, str, float, float, str]], results: dict[st
         steal = lat.steal
         if steal is None:
             continue
+        cpu = "" if math.isnan(lat.server_cpu_s) or not lat.answered else (
+            f"{lat.server_cores:.2f} core ({lat.server_cpu_s / lat.answered * 1e6:.0f} µs a request)")
         lines.append(
-            f"| {label} | {svc.steal:.1%} / {base.steal:.1%} | {steal.fraction:.1%} ({steal.worst:.0%}) "
+            f"| {label} | {svc.steal:.1%} / {base.steal:.1%} | {steal.fraction:.1%} ({steal.worst:.0%}) | {cpu} "
             f"| {lat.p99_ms:.1f} ms | {lat.p99_unstolen_ms:.1f} ms ({lat.left_out:,} of {lat.answered:,}) |")
     lines.append("")
     return lines

@@ -33,18 +33,12 @@ if str(ROOT) not in sys.path:
 
 from bench.peers import ensure_tools  # noqa: E402
 from bench.run import CHECKOUT, REDIRECT_URI, free_port, process  # noqa: E402
+from bench.steal import cpu_seconds  # noqa: E402
 
-TICK = os.sysconf("SC_CLK_TCK")
 JSON_TYPE = {"Content-Type": "application/json"}
 SESSION_BODY = {"ecomCheckout": {"checkoutId": CHECKOUT},
                 "callbacks": {"postFlowUrl": "https://shop.example.com/after",
                               "thankYouPageUrl": "https://shop.example.com/thanks"}}
-
-
-def cpu_seconds(pid: int) -> tuple[float, float]:
-    """(user, system) CPU seconds of process ``pid`` so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) / TICK, int(fields[12]) / TICK
 
 
 def post_json(url: str, body: object, headers: dict[str, str] | None = None) -> dict[str, object]:
