@@ -307,6 +307,15 @@ def main() -> int:
         with process(oidc_command(node, oidc_port), env, oidc_url):  # the peer's, alone too
             oidc_fixed = open_loop(oidc_port, "/token", oidc.rps / 2, args.duration, method="POST", body=OIDC_FORM,
                                    headers=form, node=node)
+        # The ceiling's own p99 at half its own maximum, alone too: what the target's rate asks of
+        # this server, generator and machine with no app to speak of (a reference, not a target).
+        with process(bare_cmd, {**env, "PYTHONPATH": str(ROOT)}, bare_url + "/") as bare:
+            bare_fixed = {
+                "GET": open_loop(bare_port, short_path, results["short"][1].rps / 2, args.duration, node=node,
+                                 pid=bare.pid),
+                "POST": open_loop(bare_port, "/echo", results["session"][1].rps / 2, args.duration, method="POST",
+                                  body=json.dumps(session_body), headers=session_headers, node=node, pid=bare.pid),
+            }
 
     rows = [
         ("short-link redirect `GET /r/<code>`", "short", 0.60, 10.0, "bare GET"),
@@ -321,7 +330,8 @@ def main() -> int:
     flatness = stored.report(stored.measure(binary, env, small=args.small, large=args.large, rounds=3, duration=4,
                                             soak_seconds=60), rounds=3, duration=4)
     write_report(Path(args.output), args, rows, results, scale, fixed=fixed, wal_after=wal_after,
-                 peer=(ours, oidc, oidc_fixed), flatness=flatness, pairs=pairs, peer_ratios=peer_ratios)
+                 peer=(ours, oidc, oidc_fixed), flatness=flatness, pairs=pairs, peer_ratios=peer_ratios,
+                 bare_fixed=bare_fixed)
     print(Path(args.output).read_text())
     return 0
 
@@ -457,7 +467,7 @@ def write_report(path: Path, args: argparse.Namespace, rows: list[tuple[str, str
                  results: dict[str, tuple[Result, Result]], scale: list[ScaleRow] | None = None, *,
                  fixed: dict[str, Latency], wal_after: dict[str, int], peer: tuple[Result, Result, Latency],
                  flatness: list[str] | None = None, pairs: dict[str, list[tuple[Result, Result]]] | None = None,
-                 peer_ratios: list[float] | None = None) -> None:
+                 peer_ratios: list[float] | None = None, bare_fixed: dict[str, Latency] | None = None) -> None:
     import uvicorn
 
     lines = [
@@ -477,7 +487,7 @@ def write_report(path: Path, args: argparse.Namespace, rows: list[tuple[str, str
         "whether or not earlier answers came, and its latency counts from then, so that a wait for a busy",
         "connection counts against the service; the single-use codes of the `authorization_code` row one",
         "per request), and the WAL file's size is read",
-        "after each write row.",
+        "after each write row. Last, the bare app alone is offered half its own maximum alike (a reference).",
         "",
         f"Machine: {os.cpu_count()} cores ({_cpu()}), Python {platform.python_version()}, "
         f"{platform.system()} {platform.release()}; the load generators share the cores with the server, and the",
@@ -505,6 +515,8 @@ def write_report(path: Path, args: argparse.Namespace, rows: list[tuple[str, str
     lines += ["", f"WAL file at the end of the fixed-rate runs: {wal_after.get('end', 0) / 2**20:.1f} MiB "
               "(SPEC §7: under 64 MiB).", ""]
     lines += steal_table(rows, results, fixed)
+    if bare_fixed:
+        lines += bare_fixed_table(bare_fixed)
     anonymous, oidc, oidc_fixed = peer
     ratio = anonymous.rps / oidc.rps
     lines += [
@@ -566,11 +578,39 @@ def steal_table(rows: list[tuple[str, str, float, float, str]], results: dict[st
         steal = lat.steal
         if steal is None:
             continue
-        cpu = "" if math.isnan(lat.server_cpu_s) or not lat.answered else (
-            f"{lat.server_cores:.2f} core ({lat.server_cpu_s / lat.answered * 1e6:.0f} µs a request)")
+        cpu = cpu_cell(lat)
         lines.append(
             f"| {label} | {svc.steal:.1%} / {base.steal:.1%} | {steal.fraction:.1%} ({steal.worst:.0%}) | {cpu} "
             f"| {lat.p99_ms:.1f} ms | {lat.p99_unstolen_ms:.1f} ms ({lat.left_out:,} of {lat.answered:,}) |")
+    lines.append("")
+    return lines
+
+
+def cpu_cell(lat: Latency) -> str:
+    """A fixed-rate run's server CPU, in cores and per request (empty where it was not read)."""
+    if math.isnan(lat.server_cpu_s) or not lat.answered:
+        return ""
+    return f"{lat.server_cores:.2f} core ({lat.server_cpu_s / lat.answered * 1e6:.0f} µs a request)"
+
+
+def bare_fixed_table(bare_fixed: dict[str, Latency]) -> list[str]:
+    """The bare app's own p99 at half its own maximum: the ceiling's, for the p99 targets."""
+    lines = [
+        "## The bare app at half its own maximum (a reference)",
+        "",
+        "The same fixed-rate run against the bare ASGI app, alone on the machine after the service's runs,",
+        "offered half the maximum it reached in the first table (GET: the short-link row's pair; POST, the",
+        "echo of a create's body: the create row's). Not a target: what this server, generator and machine",
+        "give at that pace with no app to speak of, measured like the service (its CPU likewise).",
+        "",
+        "| bare app | offered ½ max | its CPU at ½ max | p99 at ½ max | errors |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for label, key in (("GET (a fixed 302)", "GET"), ("POST (an echo)", "POST")):
+        lat = bare_fixed[key]
+        cpu = cpu_cell(lat)
+        lines.append(f"| {label} | {lat.rate:,.0f}/s ({lat.achieved:,.0f} answered) | {cpu} | {lat.p99_ms:.1f} ms "
+                     f"| {lat.errors} |")
     lines.append("")
     return lines
 
