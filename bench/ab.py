@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import statistics
 import subprocess
@@ -31,7 +30,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.peers import ensure_tools  # noqa: E402
-from bench.run import REDIRECT_URI, free_port, postgres_database, process, wrk_counts  # noqa: E402
+from bench.run import free_port, init_tenant, postgres_database, process, wrk_counts  # noqa: E402
 from bench.served import ENDPOINTS, target  # noqa: E402
 
 
@@ -43,9 +42,7 @@ def server(tmp: str, name: str, pythonpath: str | None,
     env["HEADLESS_REDIRECTS_DATABASE_URL"] = database_url or f"sqlite:///{tmp}/{name}.db"
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
-    tenant = json.loads(subprocess.run(
-        [sys.executable, "-m", "headless_redirects.cli", "init", "--json", "--allowed-domain", "shop.example.com",
-         "--redirect-uri", REDIRECT_URI], env=env, capture_output=True, text=True, check=True).stdout)
+    tenant = init_tenant(env)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "headless_redirects.cli", "serve", "--host", "127.0.0.1", "--port", str(port),

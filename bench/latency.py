@@ -170,7 +170,7 @@ def main() -> int:
     import os
 
     from bench.peers import ensure_tools
-    from bench.run import REDIRECT_URI, free_port, process
+    from bench.run import free_port, init_tenant, process
     from bench.served import post_json
 
     parser = argparse.ArgumentParser(description="p99 of the refresh_token row offered by each generator")
@@ -182,9 +182,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HEADLESS_REDIRECTS_")}
         env["HEADLESS_REDIRECTS_DATABASE_URL"] = f"sqlite:///{tmp}/latency.db"
-        tenant = json.loads(subprocess.run(
-            [sys.executable, "-m", "headless_redirects.cli", "init", "--json", "--allowed-domain", "shop.example.com",
-             "--redirect-uri", REDIRECT_URI], env=env, capture_output=True, text=True, check=True).stdout)
+        tenant = init_tenant(env)
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         if args.bare:

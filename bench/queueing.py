@@ -38,7 +38,7 @@ if str(ROOT) not in sys.path:
 
 from bench.latency import open_loop_trace  # noqa: E402
 from bench.peers import ensure_tools  # noqa: E402
-from bench.run import REDIRECT_URI, free_port, wait_up  # noqa: E402
+from bench.run import free_port, init_tenant, wait_up  # noqa: E402
 from bench.served import load, target  # noqa: E402
 from bench.steal import cpu_seconds  # noqa: E402
 
@@ -92,9 +92,7 @@ def main() -> int:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEADLESS_REDIRECTS_")}
     with tempfile.TemporaryDirectory() as tmp:
         env["HEADLESS_REDIRECTS_DATABASE_URL"] = f"sqlite:///{tmp}/queueing.db"
-        tenant = json.loads(subprocess.run(
-            [sys.executable, "-m", "headless_redirects.cli", "init", "--json", "--allowed-domain", "shop.example.com",
-             "--redirect-uri", REDIRECT_URI], env=env, capture_output=True, text=True, check=True).stdout)
+        tenant = init_tenant(env)
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         log = Path(tmp) / "serve.log"

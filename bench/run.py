@@ -147,6 +147,15 @@ VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 REDIRECT_URI = "https://shop.example.com/callback"
 
 
+def init_tenant(env: dict[str, str], *, redirect_uri: bool = True) -> dict[str, str]:
+    """``headless-redirects init --json`` on the database of ``env``: the bench's site and app,
+    allowed on shop.example.com, with :data:`REDIRECT_URI` unless ``redirect_uri`` is false."""
+    more = ["--redirect-uri", REDIRECT_URI] if redirect_uri else []
+    return json.loads(subprocess.run(  # type: ignore[no-any-return]
+        [sys.executable, "-m", "headless_redirects.cli", "init", "--json", "--allowed-domain", "shop.example.com", *more],
+        env=env, capture_output=True, text=True, check=True).stdout)
+
+
 def _size(path: Path) -> int:
     return path.stat().st_size if path.exists() else 0
 
@@ -209,10 +218,7 @@ def main() -> int:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         env["HEADLESS_REDIRECTS_PUBLIC_URL"] = url
-        tenant = json.loads(subprocess.run(
-            [sys.executable, "-m", "headless_redirects.cli", "init", "--json", "--allowed-domain", "shop.example.com",
-             "--redirect-uri", REDIRECT_URI],
-            env=env, capture_output=True, text=True, check=True).stdout)
+        tenant = init_tenant(env)
         # Enough single-use codes for each of the row's runs at well above the rates seen here (wrk
         # starts over at the first when it runs out, and a spent code is an error: at 6,000 a
         # second the run at e22fec5 ran out); a file of its own for each run.
@@ -363,9 +369,7 @@ def serving(env: dict[str, str], session_body: dict[str, object], token_body_of:
     front = free_port() if instances > 1 else ports[0]
     url = f"http://127.0.0.1:{front}"
     env["HEADLESS_REDIRECTS_PUBLIC_URL"] = url
-    tenant = json.loads(subprocess.run(
-        [sys.executable, "-m", "headless_redirects.cli", "init", "--json", "--allowed-domain", "shop.example.com"],
-        env=env, capture_output=True, text=True, check=True).stdout)
+    tenant = init_tenant(env, redirect_uri=False)
     token_body = {**token_body_of, "clientId": tenant["clientId"]}
     with contextlib.ExitStack() as stack:
         for port in ports:

@@ -32,7 +32,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.peers import ensure_tools  # noqa: E402
-from bench.run import CHECKOUT, REDIRECT_URI, free_port, process  # noqa: E402
+from bench.run import CHECKOUT, free_port, init_tenant, process  # noqa: E402
 from bench.steal import cpu_seconds  # noqa: E402
 
 JSON_TYPE = {"Content-Type": "application/json"}
@@ -105,9 +105,7 @@ def main() -> int:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEADLESS_REDIRECTS_")}
     with tempfile.TemporaryDirectory() as tmp:
         env["HEADLESS_REDIRECTS_DATABASE_URL"] = f"sqlite:///{tmp}/served.db"
-        tenant = json.loads(subprocess.run(
-            [sys.executable, "-m", "headless_redirects.cli", "init", "--json", "--allowed-domain", "shop.example.com",
-             "--redirect-uri", REDIRECT_URI], env=env, capture_output=True, text=True, check=True).stdout)
+        tenant = init_tenant(env)
         token_body = {"clientId": tenant["clientId"], "grantType": "anonymous"}
         setups: list[tuple[str, list[str], dict[str, str]]] = [
             ("bare", [sys.executable, "-m", "uvicorn", "bench.bare:app", "--host", "127.0.0.1", "--workers", "1",

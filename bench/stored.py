@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.run import free_port, post_json, process, wrk_counts  # noqa: E402
+from bench.run import free_port, init_tenant, post_json, process, wrk_counts  # noqa: E402
 from bench.served import SESSION_BODY, post_lua  # noqa: E402
 
 SESSION_PATH = "/_api/redirects-api/v1/redirect-session"
@@ -146,9 +146,7 @@ def prepare(tmp: Path, name: str, sessions: int, env: dict[str, str]) -> Served:
     port = free_port()
     env = {**env, "HEADLESS_REDIRECTS_DATABASE_URL": f"sqlite:///{db}",
            "HEADLESS_REDIRECTS_PUBLIC_URL": f"http://127.0.0.1:{port}"}
-    tenant = json.loads(subprocess.run(
-        [sys.executable, "-m", "headless_redirects.cli", "init", "--json", "--allowed-domain", "shop.example.com"],
-        env=env, capture_output=True, text=True, check=True).stdout)
+    tenant = init_tenant(env, redirect_uri=False)
     token_body = {"clientId": tenant["clientId"], "grantType": "anonymous"}
     url = f"http://127.0.0.1:{port}"
     with process(serve_command(port), env, f"{url}/healthz"):
