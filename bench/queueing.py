@@ -24,6 +24,7 @@ import argparse
 import datetime
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -129,7 +130,7 @@ def main() -> int:
                 print(f"closed loop (wrk, 64 connections): {load(wrk, full, args.duration, 64, proc.pid, lua)}",
                       flush=True)
             finally:
-                proc.send_signal(2)
+                proc.send_signal(signal.SIGINT)
                 try:
                     proc.wait(15)
                 except subprocess.TimeoutExpired:
