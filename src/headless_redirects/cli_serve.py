@@ -6,6 +6,8 @@ import argparse
 import json
 import logging
 import os
+import signal
+import threading
 from typing import Any
 
 from . import startup
@@ -25,6 +27,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .cli_sites import new_site
     from .logs import configure
 
+    if threading.current_thread() is threading.main_thread():
+        # SIGINT stops the server from its first moment, as uvicorn's handler does once its server
+        # starts: a server started with SIGINT ignored (``serve &`` in a script) would otherwise
+        # lose a SIGINT sent before then and run on.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     found = effective(args, host=args.host, port=args.port, workers=args.workers, public_url=args.public_url)
     settings = found.settings
     # From here on standard error is the service's log: warnings are log lines like uvicorn's.

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -259,6 +260,29 @@ def test_allowed_domains_that_can_match(cli: Cli) -> None:
                       "--allowed-domain", "127.0.0.1")
     (app,) = cli.json("apps", "list", "--site-id", tenant["siteId"])
     assert app["allowedDomains"] == ["127.0.0.1", "localhost:3000", "shop.example.com"]
+
+
+def _sigint_ignored() -> None:
+    """In the child before it runs: SIGINT ignored, as a non-interactive shell starts a command in
+    the background (``headless-redirects serve &`` in a script)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def test_serve_stops_on_sigint_from_its_start_even_when_started_with_sigint_ignored(tmp_path: Path) -> None:
+    """uvicorn's handler takes SIGINT once its server starts; until then a server started with
+    SIGINT ignored (in the background of a script) would lose it and run on. ``serve`` takes it
+    back at once: a SIGINT right after the JSON line (before uvicorn is up) stops it."""
+    port = free_port()
+    proc = subprocess.Popen([*CLI, "serve", "--port", str(port), "--json"], env=_env(tmp_path),
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            preexec_fn=_sigint_ignored)
+    try:
+        assert proc.stdout is not None
+        json.loads(proc.stdout.readline())
+    finally:
+        stop_within(proc)
+        assert proc.stdout is not None
+        proc.stdout.close()
 
 
 def test_serve_json_prints_one_object(tmp_path: Path) -> None:
