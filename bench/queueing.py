@@ -24,8 +24,6 @@ import argparse
 import datetime
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,7 +37,7 @@ if str(ROOT) not in sys.path:
 
 from bench.latency import open_loop_trace  # noqa: E402
 from bench.peers import ensure_tools  # noqa: E402
-from bench.run import free_port, init_tenant, wait_up  # noqa: E402
+from bench.run import free_port, init_tenant, process  # noqa: E402
 from bench.served import load, target  # noqa: E402
 from bench.steal import cpu_seconds  # noqa: E402
 
@@ -97,44 +95,35 @@ def main() -> int:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         log = Path(tmp) / "serve.log"
-        with open(log, "w") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "headless_redirects.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                env={**env, **dict(e.split("=", 1) for e in args.env), "HEADLESS_REDIRECTS_PUBLIC_URL": url},
-                stdout=out, stderr=subprocess.STDOUT)
-            try:
-                wait_up(url + "/healthz")
-                full, lua = target(url, tenant["clientId"], args.endpoint)
-                path = full[len(url):]
-                body = headers = None
-                for line in lua.splitlines():  # the wrk script's body and headers, for the generator
-                    if line.startswith("wrk.body = "):
-                        body = json.loads(line[len("wrk.body = "):])
-                    elif line.startswith("wrk.headers["):
-                        name, value = line[len("wrk.headers["):].split("] = ", 1)
-                        headers = {**(headers or {}), json.loads(name): json.loads(value)}
-                for run in range(1, args.runs + 1):
-                    user, system = cpu_seconds(proc.pid)
-                    result = open_loop_trace(port, path, args.rate, args.duration, method="GET" if body is None else "POST",
-                                             body=body, headers=headers, node=node)
-                    user2, system2 = cpu_seconds(proc.pid)
-                    time.sleep(0.5)  # the last access lines reach the file
-                    answered = len(result["latency"])
-                    cpu = user2 - user + system2 - system
-                    print(f"run {run}: offered {args.rate:,.0f}/s, answered {result['achieved']:,.0f}/s, "
-                          f"p99 {result['p99_ms']:.1f} ms, errors {result['errors']}; server CPU "
-                          f"{cpu / args.duration:.0%} of a core, {cpu / answered * 1e6:.0f} µs a request", flush=True)
-                    for row in windows(result, access_lines(log), args.rate):
-                        print(row, flush=True)
-                    time.sleep(2)
-                print(f"closed loop (wrk, 64 connections): {load(wrk, full, args.duration, 64, proc.pid, lua)}",
-                      flush=True)
-            finally:
-                proc.send_signal(signal.SIGINT)
-                try:
-                    proc.wait(15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        serve = [sys.executable, "-m", "headless_redirects.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        with open(log, "w") as out, process(
+                serve, {**env, **dict(e.split("=", 1) for e in args.env), "HEADLESS_REDIRECTS_PUBLIC_URL": url},
+                url + "/healthz", output=out) as proc:
+            full, lua = target(url, tenant["clientId"], args.endpoint)
+            path = full[len(url):]
+            body = headers = None
+            for line in lua.splitlines():  # the wrk script's body and headers, for the generator
+                if line.startswith("wrk.body = "):
+                    body = json.loads(line[len("wrk.body = "):])
+                elif line.startswith("wrk.headers["):
+                    name, value = line[len("wrk.headers["):].split("] = ", 1)
+                    headers = {**(headers or {}), json.loads(name): json.loads(value)}
+            for run in range(1, args.runs + 1):
+                user, system = cpu_seconds(proc.pid)
+                result = open_loop_trace(port, path, args.rate, args.duration, method="GET" if body is None else "POST",
+                                         body=body, headers=headers, node=node)
+                user2, system2 = cpu_seconds(proc.pid)
+                time.sleep(0.5)  # the last access lines reach the file
+                answered = len(result["latency"])
+                cpu = user2 - user + system2 - system
+                print(f"run {run}: offered {args.rate:,.0f}/s, answered {result['achieved']:,.0f}/s, "
+                      f"p99 {result['p99_ms']:.1f} ms, errors {result['errors']}; server CPU "
+                      f"{cpu / args.duration:.0%} of a core, {cpu / answered * 1e6:.0f} µs a request", flush=True)
+                for row in windows(result, access_lines(log), args.rate):
+                    print(row, flush=True)
+                time.sleep(2)
+            print(f"closed loop (wrk, 64 connections): {load(wrk, full, args.duration, 64, proc.pid, lua)}",
+                  flush=True)
     return 0
 
 

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # ``python bench/run.py`` from anywhere
@@ -73,9 +74,12 @@ def wait_up(url: str) -> None:
 
 
 @contextmanager
-def process(cmd: list[str], env: dict[str, str], probe: str) -> Iterator[subprocess.Popen[bytes]]:
-    # Nothing reads the server's output while it runs: a pipe would fill with access lines and stall it.
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def process(cmd: list[str], env: dict[str, str], probe: str,
+            output: IO[str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    # Nothing reads the server's output while it runs: a pipe would fill with access lines and stall
+    # it. ``output``: a file its output (standard output and error) goes to instead.
+    proc = subprocess.Popen(cmd, env=env, stdout=output or subprocess.DEVNULL,
+                            stderr=subprocess.STDOUT if output else subprocess.DEVNULL)
     try:
         wait_up(probe)
         yield proc
