@@ -38,7 +38,7 @@ if str(ROOT) not in sys.path:
 from bench.latency import open_loop_trace  # noqa: E402
 from bench.peers import ensure_tools  # noqa: E402
 from bench.run import free_port, init_tenant, process  # noqa: E402
-from bench.served import load, target  # noqa: E402
+from bench.served import load, post_lua, request_of  # noqa: E402
 from bench.steal import cpu_seconds  # noqa: E402
 
 WINDOW = 0.1  # seconds
@@ -99,19 +99,12 @@ def main() -> int:
         with open(log, "w") as out, process(
                 serve, {**env, **dict(e.split("=", 1) for e in args.env), "HEADLESS_REDIRECTS_PUBLIC_URL": url},
                 url + "/healthz", output=out) as proc:
-            full, lua = target(url, tenant["clientId"], args.endpoint)
+            full, body, headers = request_of(url, tenant["clientId"], args.endpoint)
             path = full[len(url):]
-            body = headers = None
-            for line in lua.splitlines():  # the wrk script's body and headers, for the generator
-                if line.startswith("wrk.body = "):
-                    body = json.loads(line[len("wrk.body = "):])
-                elif line.startswith("wrk.headers["):
-                    name, value = line[len("wrk.headers["):].split("] = ", 1)
-                    headers = {**(headers or {}), json.loads(name): json.loads(value)}
             for run in range(1, args.runs + 1):
                 user, system = cpu_seconds(proc.pid)
                 result = open_loop_trace(port, path, args.rate, args.duration, method="GET" if body is None else "POST",
-                                         body=body, headers=headers, node=node)
+                                         body=None if body is None else json.dumps(body), headers=headers, node=node)
                 user2, system2 = cpu_seconds(proc.pid)
                 time.sleep(0.5)  # the last access lines reach the file
                 answered = len(result["latency"])
@@ -122,6 +115,7 @@ def main() -> int:
                 for row in windows(result, access_lines(log), args.rate):
                     print(row, flush=True)
                 time.sleep(2)
+            lua = "" if body is None else post_lua(body, headers)
             print(f"closed loop (wrk, 64 connections): {load(wrk, full, args.duration, 64, proc.pid, lua)}",
                   flush=True)
     return 0

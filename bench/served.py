@@ -74,22 +74,29 @@ def post_lua(body: object, headers: dict[str, str]) -> str:
 ENDPOINTS = ["short", "session", "anonymous", "refresh"]
 
 
-def target(url: str, client_id: str, endpoint: str) -> tuple[str, str]:
-    """The URL and wrk script of ``endpoint`` (short, session, anonymous, refresh) on a running
-    ``serve``, with the visitor token and session it needs made first."""
+def request_of(url: str, client_id: str, endpoint: str) -> tuple[str, object | None, dict[str, str]]:
+    """The URL, JSON body (``None``: a GET) and headers of ``endpoint`` (short, session,
+    anonymous, refresh) on a running ``serve``, with the visitor token and session it needs made
+    first."""
     token_body = {"clientId": client_id, "grantType": "anonymous"}
     if endpoint == "anonymous":
-        return url + "/oauth2/token", post_lua(token_body, JSON_TYPE)
+        return url + "/oauth2/token", token_body, JSON_TYPE
     visitor = post_json(url + "/oauth2/token", token_body)
     if endpoint == "refresh":  # the bench's refresh row (bench/run.py)
-        return url + "/oauth2/token", post_lua({"clientId": client_id, "grantType": "refresh_token",
-                                                "refreshToken": visitor["refresh_token"]}, JSON_TYPE)
+        return url + "/oauth2/token", {"clientId": client_id, "grantType": "refresh_token",
+                                       "refreshToken": visitor["refresh_token"]}, JSON_TYPE
     access = str(visitor["access_token"])
     path = url + "/_api/redirects-api/v1/redirect-session"
     if endpoint == "session":
-        return path, post_lua(SESSION_BODY, {**JSON_TYPE, "Authorization": access})
+        return path, SESSION_BODY, {**JSON_TYPE, "Authorization": access}
     session = post_json(path, SESSION_BODY, {"Authorization": access})["redirectSession"]
-    return url + "/r/" + str(session["shortUrl"]).rsplit("/", 1)[1], ""  # type: ignore[index]
+    return url + "/r/" + str(session["shortUrl"]).rsplit("/", 1)[1], None, {}  # type: ignore[index]
+
+
+def target(url: str, client_id: str, endpoint: str) -> tuple[str, str]:
+    """The URL and wrk script of ``endpoint`` (:func:`request_of`)."""
+    full, body, headers = request_of(url, client_id, endpoint)
+    return full, "" if body is None else post_lua(body, headers)
 
 
 def main() -> int:
