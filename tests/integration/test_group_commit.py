@@ -7,6 +7,7 @@ import asyncio
 import uuid
 from pathlib import Path
 
+import msgspec
 import pytest
 import sqlalchemy as sa
 
@@ -215,4 +216,30 @@ def test_a_struct_insert_is_grouped_and_a_refused_one_is_undone_alone(
     assert stored == {"a" * 64: "", "b" * 64: "", "c" * 64: "", "d" * 64: ""}  # the clash changed nothing
     for row in rows:  # each as it was given
         assert store.tokens.refresh_token(row.token_hash) == row
+    db.dispose()
+
+
+def test_none_is_bound_as_null_through_the_registered_adapter(grouped: tuple[Database, Store, Path]) -> None:
+    """``None`` reaches SQLite through the adapter ``storage.database`` registers (sqlite3's
+    protocol otherwise fails a lookup and formats an error for each one), and is stored as
+    ``NULL``: a grouped session insert with empty columns reads back as it was given."""
+    import sqlite3
+
+    adapter = sqlite3.adapters.get((type(None), sqlite3.PrepareProtocol))
+    assert adapter is not None and adapter(None) is None
+    db, store, path = grouped
+    session = msgspec.structs.replace(_session(str(uuid.uuid4())), lang=None, creator_type=None, creator_id=None)
+
+    async def main() -> None:
+        await db.run(store.sessions.insert, session)
+
+    asyncio.run(main())
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.connect() as c:
+        nulls = c.execute(sa.select(redirect_sessions.c.client_id.is_(None), redirect_sessions.c.origin.is_(None),
+                                    redirect_sessions.c.lang.is_(None), redirect_sessions.c.creator_id.is_(None))
+                          .where(redirect_sessions.c.id == session.id)).one()
+    engine.dispose()
+    assert tuple(nulls) == (True, True, True, True)
+    assert store.sessions.get(session.id) == session
     db.dispose()

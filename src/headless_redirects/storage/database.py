@@ -73,6 +73,16 @@ WAL_FILE_BYTES = 48 * 1024 * 1024
 # a bound that holds however slow its rounds are. Its RESTART comes well before, as a rule.
 WAL_HOLD_BYTES = 48 * 1024 * 1024
 
+# ``None`` bound to SQLite as itself, through a registered adapter: CPython's sqlite3 (3.11) sends
+# every parameter that is not exactly an int, float or str through its adaptation protocol, where
+# ``None`` costs a failed ``__adapt__`` lookup on a type, an ``AttributeError`` formatted and
+# thrown away. A registered adapter is found first; an empty dict's ``get`` is a C callable that
+# answers ``None`` for ``None``, so the value bound is the same ``NULL``. Measured
+# (``bench/instructions.py``): a create session (four ``None``s) 395,725 -> 390,842 instructions,
+# an ``anonymous`` token (two, its refresh token's) 309,266 -> 303,325.
+_NO_ADAPTATIONS: dict[None, None] = {}
+sqlite3.register_adapter(type(None), _NO_ADAPTATIONS.get)
+
 # The WAL index header's isInit, bigEndCksum, szPage and mxFrame, in the machine's byte order.
 _WAL_INDEX = struct.Struct("=BBHI")
 
