@@ -4,14 +4,16 @@ the same uvicorn settings and generator, with the server's own CPU per request r
 the machine the generator took.
 
     python bench/served.py [--duration 5] [--rounds 2] [--endpoint short session anonymous]
-                           [--before DIR] [--env NAME=VALUE ...]
+                           [--before DIR] [--env NAME=VALUE ...] [--spin US ...]
 
 Each round runs the bare app, then ``serve`` (the code of this checkout), then, with
 ``--before DIR``, ``serve`` from the source folder ``DIR`` (for example a copy of ``src`` at
 an earlier commit) on the same database: a before/after pair measured side by side.
 ``--env`` adds a setting to the served runs (``HEADLESS_REDIRECTS_ACCESS_LOG=false`` measures
-the access line). Ratios are to the bare app of the same round. Traffic goes to 127.0.0.1
-only; every run is bounded by --duration; every process started is stopped.
+the access line). ``--spin 10 20`` adds the bare app slowed by a busy wait of that many
+microseconds a request (``bench/spun.py``): what that much of an app's own work costs a served
+request here, the kernel's part included. Ratios are to the bare app of the same round. Traffic
+goes to 127.0.0.1 only; every run is bounded by --duration; every process started is stopped.
 """
 
 from __future__ import annotations
@@ -48,8 +50,9 @@ def post_json(url: str, body: object, headers: dict[str, str] | None = None) -> 
         return json.loads(answer.read())  # type: ignore[no-any-return]
 
 
-def load(wrk: str, url: str, duration: int, connections: int, pid: int, lua: str) -> str:
-    """A 2 s warm-up, then ``duration`` seconds of wrk; the server's CPU over the measured part."""
+def load(wrk: str, url: str, duration: int, connections: int, pid: int, lua: str) -> tuple[str, float]:
+    """A 2 s warm-up, then ``duration`` seconds of wrk; the server's CPU over the measured part
+    (a line to print, and the requests a second)."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(lua)
     base = [wrk, "-t1", f"-c{connections}", "-s", script.name]
@@ -63,7 +66,7 @@ def load(wrk: str, url: str, duration: int, connections: int, pid: int, lua: str
     n = rps * duration
     return (f"{rps:9,.0f} req/s  CPU {(user2 - user + system2 - system) / n * 1e6:6.1f} µs/req "
             f"(user {(user2 - user) / n * 1e6:5.1f}, system {(system2 - system) / n * 1e6:5.1f})"
-            f"{'  non-2xx/3xx: ' + bad.group(1) if bad else ''}")
+            f"{'  non-2xx/3xx: ' + bad.group(1) if bad else ''}"), rps
 
 
 def post_lua(body: object, headers: dict[str, str]) -> str:
@@ -107,6 +110,8 @@ def main() -> int:
     parser.add_argument("--endpoint", nargs="*", default=["short"], choices=ENDPOINTS)
     parser.add_argument("--before", default="", help="a source folder (holding headless_redirects) to compare")
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the served runs")
+    parser.add_argument("--spin", nargs="*", type=int, default=[], metavar="US",
+                        help="also the bare app with a busy wait of US microseconds a request")
     args = parser.parse_args()
     wrk = ensure_tools()[0]
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEADLESS_REDIRECTS_")}
@@ -114,28 +119,36 @@ def main() -> int:
         env["HEADLESS_REDIRECTS_DATABASE_URL"] = f"sqlite:///{tmp}/served.db"
         tenant = init_tenant(env)
         token_body = {"clientId": tenant["clientId"], "grantType": "anonymous"}
-        setups: list[tuple[str, list[str], dict[str, str]]] = [
-            ("bare", [sys.executable, "-m", "uvicorn", "bench.bare:app", "--host", "127.0.0.1", "--workers", "1",
-                      "--no-access-log", "--log-level", "warning"], {"PYTHONPATH": str(ROOT)})]
+        uvicorn = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--workers", "1", "--no-access-log",
+                   "--log-level", "warning"]
+        setups: list[tuple[str, list[str], dict[str, str]]] = [("bare", [*uvicorn, "bench.bare:app"],
+                                                                 {"PYTHONPATH": str(ROOT)})]
+        setups += [(f"bare + {us} µs spin", [*uvicorn, "bench.spun:app"],
+                    {"PYTHONPATH": str(ROOT), "BENCH_SPIN_US": str(us)}) for us in args.spin]
         extra = dict(e.split("=", 1) for e in args.env)
         serve = [sys.executable, "-m", "headless_redirects.cli", "serve", "--host", "127.0.0.1", "--workers", "1"]
         setups.append(("serve (this checkout)", serve, extra))
         if args.before:
             setups.append((f"serve ({args.before})", serve, {**extra, "PYTHONPATH": args.before}))
         for round_ in range(1, args.rounds + 1):
+            bare_rps: dict[str, float] = {}
             for name, command, more in setups:
                 port = free_port()
                 url = f"http://127.0.0.1:{port}"
                 with process([*command, "--port", str(port)],
                              {**env, **more, "HEADLESS_REDIRECTS_PUBLIC_URL": url}, url) as proc:
                     for endpoint in args.endpoint:
-                        if name == "bare":
+                        if name.startswith("bare"):
                             url_of, lua = (url + "/r/x", "") if endpoint == "short" else (
                                 url + "/echo", post_lua(SESSION_BODY if endpoint == "session" else token_body,
                                                         JSON_TYPE))
                         else:
                             url_of, lua = target(url, tenant["clientId"], endpoint)
-                        line = load(wrk, url_of, args.duration, args.connections, proc.pid, lua)
+                        line, rps = load(wrk, url_of, args.duration, args.connections, proc.pid, lua)
+                        if name == "bare":
+                            bare_rps[endpoint] = rps
+                        else:
+                            line += f"  {rps / bare_rps[endpoint]:.2f} × bare"
                         print(f"round {round_}  {endpoint:9}  {name:28} {line}", flush=True)
                 time.sleep(0.5)
     return 0
