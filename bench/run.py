@@ -589,9 +589,16 @@ def steal_table(rows: list[tuple[str, str, float, float, str]], results: dict[st
         cpu = cpu_cell(lat)
         lines.append(
             f"| {label} | {svc.steal:.1%} / {base.steal:.1%} | {steal.fraction:.1%} ({steal.worst:.0%}) | {cpu} "
-            f"| {lat.p99_ms:.1f} ms | {lat.p99_unstolen_ms:.1f} ms ({lat.left_out:,} of {lat.answered:,}) |")
+            f"| {lat.p99_ms:.1f} ms | {unstolen_cell(lat)} |")
     lines.append("")
     return lines
+
+
+def unstolen_cell(lat: Latency) -> str:
+    """The p99 of a fixed-rate run's requests due outside the stolen windows, and how many were
+    left out (none is left to give a p99 when every request fell due in a stolen window)."""
+    left = f"({lat.left_out:,} of {lat.answered:,})"
+    return f"{lat.p99_unstolen_ms:.1f} ms {left}" if math.isfinite(lat.p99_unstolen_ms) else f"none left {left}"
 
 
 def cpu_cell(lat: Latency) -> str:

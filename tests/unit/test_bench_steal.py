@@ -57,3 +57,13 @@ def test_the_meter_reads_proc_stat_over_a_run() -> None:
     assert 0.0 <= result.fraction <= 1.0
     assert result.windows and all(0.0 <= f <= 1.0 for f in result.windows.values())
     assert result.worst == max(result.windows.values())
+
+
+def test_the_table_shows_no_p99_where_every_request_was_left_out() -> None:
+    from bench.latency import Latency
+    from bench.run import unstolen_cell
+
+    kept = Latency(100.0, 100.0, 9.0, 0, p99_unstolen_ms=4.25, left_out=300, answered=1_000)
+    assert unstolen_cell(kept) == "4.2 ms (300 of 1,000)"
+    every = Latency(100.0, 100.0, 9.0, 0, p99_unstolen_ms=math.inf, left_out=12_655, answered=12_655)
+    assert unstolen_cell(every) == "none left (12,655 of 12,655)"
