@@ -121,24 +121,25 @@ def main() -> int:
         token_body = {"clientId": tenant["clientId"], "grantType": "anonymous"}
         uvicorn = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--workers", "1", "--no-access-log",
                    "--log-level", "warning"]
-        setups: list[tuple[str, list[str], dict[str, str]]] = [("bare", [*uvicorn, "bench.bare:app"],
-                                                                 {"PYTHONPATH": str(ROOT)})]
+        # (name, command, environment, whether it is a bare app: loaded with the bare app's requests)
+        setups: list[tuple[str, list[str], dict[str, str], bool]] = [
+            ("bare", [*uvicorn, "bench.bare:app"], {"PYTHONPATH": str(ROOT)}, True)]
         setups += [(f"bare + {us} µs spin", [*uvicorn, "bench.spun:app"],
-                    {"PYTHONPATH": str(ROOT), "BENCH_SPIN_US": str(us)}) for us in args.spin]
+                    {"PYTHONPATH": str(ROOT), "BENCH_SPIN_US": str(us)}, True) for us in args.spin]
         extra = dict(e.split("=", 1) for e in args.env)
         serve = [sys.executable, "-m", "headless_redirects.cli", "serve", "--host", "127.0.0.1", "--workers", "1"]
-        setups.append(("serve (this checkout)", serve, extra))
+        setups.append(("serve (this checkout)", serve, extra, False))
         if args.before:
-            setups.append((f"serve ({args.before})", serve, {**extra, "PYTHONPATH": args.before}))
+            setups.append((f"serve ({args.before})", serve, {**extra, "PYTHONPATH": args.before}, False))
         for round_ in range(1, args.rounds + 1):
             bare_rps: dict[str, float] = {}
-            for name, command, more in setups:
+            for name, command, more, bare in setups:
                 port = free_port()
                 url = f"http://127.0.0.1:{port}"
                 with process([*command, "--port", str(port)],
                              {**env, **more, "HEADLESS_REDIRECTS_PUBLIC_URL": url}, url) as proc:
                     for endpoint in args.endpoint:
-                        if name.startswith("bare"):
+                        if bare:
                             url_of, lua = (url + "/r/x", "") if endpoint == "short" else (
                                 url + "/echo", post_lua(SESSION_BODY if endpoint == "session" else token_body,
                                                         JSON_TYPE))
