@@ -59,8 +59,10 @@ def bootstrap(settings: Settings, *, migrate: bool = True, background: bool = Tr
     opened (and checked) by the caller, used as it is.
     """
     if db is None:
+        # A server's workers on one SQLite file take turns at writing (``storage.write_lease``).
         db = Database(settings.database_url, background_checkpoints=background, group_commit=background,
-                      pool_size=settings.database_pool_size, read_mmap_bytes=settings.sqlite_read_mmap_mib << 20)
+                      pool_size=settings.database_pool_size, read_mmap_bytes=settings.sqlite_read_mmap_mib << 20,
+                      write_lease=background and settings.workers > 1)
     if migrate:
         upgrade(db.engine)
     store = Store(db)

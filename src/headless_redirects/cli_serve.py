@@ -64,8 +64,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"Serving on {settings.public_url} (database: {_redacted(settings.database_url)})", flush=True)
     if settings.workers > 1 and settings.database_url.startswith("sqlite"):
         # Measured (docs/benchmarks.md): the workers' writes queue on SQLite's one write lock.
-        log.warning("several workers on one SQLite database write one at a time (SQLite has a single "
-                    "write lock): writes get slower and their latency spikes, reads gain. For more than one "
+        log.warning("several workers on one SQLite database take turns at writing (SQLite has a single "
+                    "write lock): reads gain from more workers, writes do not. For more than one "
                     "worker, use PostgreSQL (HEADLESS_REDIRECTS_DATABASE_URL=postgresql://...); see "
                     "docs/benchmarks.md")
     # Workers build their app from the environment (see web.app.app_from_env): all of it.

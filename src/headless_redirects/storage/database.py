@@ -60,6 +60,7 @@ from sqlalchemy.util.concurrency import greenlet_spawn, in_greenlet
 
 from .async_pools import AsyncPools
 from .group_commit import GroupCommit
+from .write_lease import WriteLease
 
 __all__ = ["WAL_FILE_BYTES", "WAL_HOLD_BYTES", "WAL_RESET_BYTES", "Database", "normalize_url"]
 
@@ -108,7 +109,8 @@ def normalize_url(url: str) -> str:
 
 class Database:
     def __init__(self, url: str, *, pool_size: int = 10, background_checkpoints: bool = False,
-                 group_commit: bool = False, async_pool: bool = True, read_mmap_bytes: int = 0) -> None:
+                 group_commit: bool = False, async_pool: bool = True, read_mmap_bytes: int = 0,
+                 write_lease: bool = False) -> None:
         self.url = normalize_url(url)
         self.read_mmap_bytes = read_mmap_bytes
         parsed = make_url(self.url)
@@ -139,13 +141,19 @@ class Database:
             group = self.group
             # Another connection of this process must not wait for the group's write lock.
             sa.event.listen(self.engine, "begin", lambda _conn: group.flush_now())
+        # Several server processes on one SQLite file take turns at writing (``write_lease``).
+        lease_path = parsed.database if (self.group is not None and write_lease and parsed.database
+                                         and parsed.database != ":memory:") else None
+        if self.group is not None and lease_path:
+            self.group.lease = WriteLease(lease_path)
         self._commits = 0  # outside the group: SQLAlchemy's and ``note_commit``'s
         if self.is_sqlite:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             sa.event.listen(self.engine, "commit", lambda _conn: self.note_commit())
             if background_checkpoints and parsed.database and parsed.database != ":memory:":
                 sa.event.listen(self.engine, "connect", _no_autocheckpoint)
-                self._checkpointer = _Checkpointer(parsed.database, self.group)
+                self._checkpointer = _Checkpointer(parsed.database, self.group,
+                                                   lease=WriteLease(lease_path) if lease_path else None)
                 self._checkpointer.start()
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -154,7 +162,10 @@ class Database:
             group = self.group
             if group is not None and group.gate is not None:
                 await group.wait_open()  # the checkpointer is truncating the WAL
-            result = fn(*args, **kwargs)
+            if group is not None and group.lease is not None:
+                result = await self._leased(group, fn, *args, **kwargs)
+            else:
+                result = fn(*args, **kwargs)
             if group is not None and group.dirty:
                 await group.durable()  # answer only what is committed
             return result
@@ -176,7 +187,10 @@ class Database:
         group = self.group
         if group is not None and group.gate is not None:
             await group.wait_open()
-        result = fn(*args, **kwargs)
+        if group is not None and group.lease is not None:
+            result = await self._leased(group, fn, *args, **kwargs)
+        else:
+            result = fn(*args, **kwargs)
         begun = then(result)
         if group is not None and group.dirty:
             try:
@@ -185,6 +199,17 @@ class Database:
                 undo(begun)
                 raise
         return result, begun
+
+    @staticmethod
+    async def _leased(group: GroupCommit, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """``fn`` under the group's write lease (several processes on one SQLite file)."""
+        await group.take_lease()
+        group.running += 1
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            group.running -= 1
+            group.release_lease_if_idle()  # it wrote nothing: no commit will give the lease back
 
     @property
     def read_now(self) -> bool:
@@ -305,7 +330,8 @@ class _Checkpointer(threading.Thread):
     (``wal_over``): the writes wait for its round, which opens the gate again."""
 
     def __init__(self, path: str, group: GroupCommit | None, interval: float = 0.5,
-                 reset_over: int = WAL_RESET_BYTES, hold_over: int = WAL_HOLD_BYTES) -> None:
+                 reset_over: int = WAL_RESET_BYTES, hold_over: int = WAL_HOLD_BYTES,
+                 lease: WriteLease | None = None) -> None:
         super().__init__(name="sqlite-checkpointer", daemon=True)
         self.path = path
         self.group = group
@@ -318,6 +344,9 @@ class _Checkpointer(threading.Thread):
         self._shm: int | None = None  # the WAL index (``-shm``), read for its frame count
         self._stopped = threading.Event()
         self._wake = threading.Event()
+        # Several server processes: a RESTART takes SQLite's write lock, so it waits its turn
+        # like their writes do (``write_lease``), here on this thread.
+        self.lease = lease
         if group is not None:
             group.wal_over = self.wal_over
 
@@ -380,8 +409,15 @@ class _Checkpointer(threading.Thread):
         group = self.group
         if group is not None:
             group.hold(1.0)
+        lease = self.lease
         try:
-            busy, frames, _ = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+            if lease is not None:
+                lease.take()  # after the hold: this process's own turn is committed by then
+            try:
+                busy, frames, _ = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+            finally:
+                if lease is not None:
+                    lease.give_back()
         finally:
             if group is not None:
                 group.release()
@@ -396,3 +432,6 @@ class _Checkpointer(threading.Thread):
         shm, self._shm = self._shm, None
         if shm is not None:
             os.close(shm)
+        lease, self.lease = self.lease, None
+        if lease is not None:
+            lease.close()

@@ -20,6 +20,12 @@ writes are the same as ever, only later: answered once committed, each all-or-no
 checkpointer's rounds take their time (each copies frames and syncs the file), so the loop also
 bounds the WAL itself: a commit that leaves it past ``wal_over``'s bound closes the gate until
 the checkpointer has been round (``unlimit``).
+
+With several server processes on the database, the loop's writes are made under a
+``WriteLease`` (``lease``): ``Database.run`` takes it before the use case runs (waiting for it,
+when another process holds it or waits for it, in the lease's thread while the loop goes on), and
+it is given back once the writes made under it are committed and no use case that was given it
+is still to run. A turn's writes still share one commit; the processes' turns alternate.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..loops import LoopCache
+from .write_lease import WriteLease
 
 __all__ = ["GroupCommit"]
 
@@ -54,6 +61,13 @@ class GroupCommit:
         # sets it, see ``database``).
         self.wal_over: Callable[[], bool] | None = None
         self.limited = False
+        # Several processes on the database (``Database(write_lease=True)``): the lease taken
+        # before the loop's writes, given back once they are committed (``take_lease``).
+        self.lease: WriteLease | None = None
+        self._lease_waiters: list[asyncio.Future[None]] = []
+        self._in_line = False  # the lease's thread waits for it
+        self._woken = 0  # use cases given the lease that have not yet run
+        self.running = 0  # use cases running under the lease (``Database.run``)
 
     @property
     def conn(self) -> Any:
@@ -204,6 +218,73 @@ class GroupCommit:
     def flush_now(self) -> None:
         with self.lock:
             self._commit_locked()
+            if self.lease is not None and self.lease.held:
+                self.release_lease_if_idle()
+
+    # --- the write lease (several processes) -----------------------------------------------
+
+    async def take_lease(self) -> None:
+        """Return holding the lease (on the loop, in ``Database.run``): at once when this process
+        holds it, or when nobody holds it or waits for it; else once the lease's thread has
+        waited in line for it, the loop turning meanwhile."""
+        lease = self.lease
+        assert lease is not None
+        if lease.held:
+            return
+        if not self._in_line and lease.try_take():
+            lease.held = True
+            return
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+        self._lease_waiters.append(waiter)
+        if not self._in_line:
+            self._in_line = True
+
+            def taken(error: BaseException | None) -> None:  # on the lease's thread
+                try:
+                    loop.call_soon_threadsafe(self._taken, error)
+                except RuntimeError:  # the loop is closed: nobody waits any more
+                    if error is None:
+                        try:
+                            lease.give_back()
+                        except OSError:
+                            pass  # closed meanwhile, which gave it back
+
+            lease.take_later(taken)
+        try:
+            await waiter
+        except BaseException:
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                self._woken -= 1  # given the lease, cancelled before it ran
+                self.release_lease_if_idle()
+            raise
+        self._woken -= 1
+
+    def _taken(self, error: BaseException | None) -> None:
+        """On the loop: the lease's thread has taken it (or failed to): the use cases waiting
+        for it run next, all in the coming turn."""
+        self._in_line = False
+        waiters, self._lease_waiters = self._lease_waiters, []
+        waiting = [waiter for waiter in waiters if not waiter.done()]
+        if error is not None:
+            for waiter in waiting:
+                waiter.set_exception(error)
+            return
+        assert self.lease is not None
+        self.lease.held = True
+        self._woken += len(waiting)
+        for waiter in waiting:
+            waiter.set_result(None)
+        self.release_lease_if_idle()  # nobody waits any more
+
+    def release_lease_if_idle(self) -> None:
+        """Give the lease back when nothing written under it waits for its commit and no use
+        case that was given it is running or still to run."""
+        lease = self.lease
+        if (lease is not None and lease.held and not self.dirty and self._woken == 0 and self.running == 0
+                and self._loops.running() is not None):
+            lease.held = False
+            lease.give_back()
 
     def _commit_locked(self) -> None:
         if not self.dirty:
@@ -240,6 +321,9 @@ class GroupCommit:
                 self._commit_locked()
                 self._pooled.close()
                 self._pooled = None
+            lease, self.lease = self.lease, None
+            if lease is not None:
+                lease.close()
 
 
 def _resolve(waiter: asyncio.Future[None], error: BaseException | None) -> None:
