@@ -281,3 +281,31 @@ def test_a_server_with_several_workers_takes_the_lease(tmp_path: Path, workers: 
         assert checkpointer is not None and (checkpointer.lease is not None) is leased
     finally:
         services.db.dispose()
+
+
+def test_a_database_closed_while_its_writes_wait_in_line_fails_them(tmp_path: Path) -> None:
+    """Shutting down while another process holds the lease: the waiting write fails with an
+    error of its own (no stray exception from the lease's thread), and nothing is left held."""
+    path = tmp_path / "lease.db"
+    db, store = _grouped(path, lease=True)
+    other = WriteLease(str(path))
+    assert other.try_take()
+
+    async def main() -> BaseException | None:
+        write = asyncio.ensure_future(db.run(store.sessions.insert, _session("mine")))  # type: ignore[arg-type]
+        await asyncio.sleep(0.1)  # waiting in line
+        assert not write.done()
+        assert db.group is not None
+        db.group.close()  # what dispose does
+        other.give_back()  # the lease's thread gets it, on closed files
+        try:
+            await asyncio.wait_for(write, 5)
+        except RuntimeError as exc:
+            return exc
+        return None
+
+    error = asyncio.run(main())
+    assert isinstance(error, RuntimeError) and "closed" in str(error)
+    assert other.try_take()  # nothing of the closed database holds it
+    other.close()
+    db.dispose()

@@ -432,6 +432,7 @@ class _Checkpointer(threading.Thread):
         shm, self._shm = self._shm, None
         if shm is not None:
             os.close(shm)
-        lease, self.lease = self.lease, None
-        if lease is not None:
+        lease = self.lease
+        if lease is not None and not self.is_alive():  # (a thread still in line keeps its files)
+            self.lease = None
             lease.close()

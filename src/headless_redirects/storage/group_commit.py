@@ -242,13 +242,10 @@ class GroupCommit:
 
             def taken(error: BaseException | None) -> None:  # on the lease's thread
                 try:
-                    loop.call_soon_threadsafe(self._taken, error)
+                    loop.call_soon_threadsafe(self._taken, lease, error)
                 except RuntimeError:  # the loop is closed: nobody waits any more
                     if error is None:
-                        try:
-                            lease.give_back()
-                        except OSError:
-                            pass  # closed meanwhile, which gave it back
+                        lease.give_back()
 
             lease.take_later(taken)
         try:
@@ -260,18 +257,21 @@ class GroupCommit:
             raise
         self._woken -= 1
 
-    def _taken(self, error: BaseException | None) -> None:
+    def _taken(self, lease: WriteLease, error: BaseException | None) -> None:
         """On the loop: the lease's thread has taken it (or failed to): the use cases waiting
         for it run next, all in the coming turn."""
         self._in_line = False
         waiters, self._lease_waiters = self._lease_waiters, []
         waiting = [waiter for waiter in waiters if not waiter.done()]
+        if lease is not self.lease:  # the database was closed meanwhile
+            if error is None:
+                lease.give_back()
+            error = RuntimeError("the database was closed")
         if error is not None:
             for waiter in waiting:
                 waiter.set_exception(error)
             return
-        assert self.lease is not None
-        self.lease.held = True
+        lease.held = True
         self._woken += len(waiting)
         for waiter in waiting:
             waiter.set_result(None)

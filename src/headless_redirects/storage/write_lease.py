@@ -38,6 +38,7 @@ class WriteLease:
         self._lease = os.open(f"{path}-writer", flags, 0o600)
         self._queue = os.open(f"{path}-writer-queue", flags, 0o600)
         self.held = False  # kept by the caller: whether this handle holds the lease
+        self._open = True  # its files (``close``)
         self._asks: queue.SimpleQueue[Callable[[BaseException | None], None] | None] = queue.SimpleQueue()
         self._waiter: threading.Thread | None = None
 
@@ -64,7 +65,8 @@ class WriteLease:
             fcntl.flock(self._queue, fcntl.LOCK_UN)
 
     def give_back(self) -> None:
-        fcntl.flock(self._lease, fcntl.LOCK_UN)
+        if self._open:  # (closed files gave it back)
+            fcntl.flock(self._lease, fcntl.LOCK_UN)
 
     def take_later(self, done: Callable[[BaseException | None], None]) -> None:
         """:meth:`take` in this handle's thread; then ``done(None)`` (or ``done(error)``) is
@@ -87,12 +89,18 @@ class WriteLease:
                 done(None)
 
     def close(self) -> None:
-        """Stop the thread (once it is out of line) and close the files, which gives back the
-        lease if it is held."""
+        """Stop the thread and close the files, which gives back the lease if it is held. A
+        thread still in line keeps them open (until the process exits): it gives back what it
+        gets, through ``done``, and its files must not be closed (and their numbers reused)
+        under it."""
+        self.held = False
         waiter, self._waiter = self._waiter, None
         if waiter is not None:
             self._asks.put(None)
-            waiter.join(1)  # a thread still in line gives the lease back as it gets it (closed files)
-        self.held = False
-        os.close(self._lease)
-        os.close(self._queue)
+            waiter.join(1)
+            if waiter.is_alive():
+                return
+        if self._open:
+            self._open = False
+            os.close(self._lease)
+            os.close(self._queue)
