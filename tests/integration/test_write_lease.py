@@ -10,8 +10,9 @@ import multiprocessing
 import sqlite3
 import threading
 import uuid
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -21,6 +22,13 @@ from headless_redirects.storage.migrate import upgrade
 from headless_redirects.storage.repository import Store
 from headless_redirects.storage.write_lease import WriteLease
 from tests.integration.test_storage import _session
+
+T = TypeVar("T")
+
+
+def _run(main: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run``, bounded: a lease that is never given back fails the test, not hangs it."""
+    return asyncio.run(asyncio.wait_for(main, 20))
 
 
 def _taken_later(lease: WriteLease) -> threading.Event:
@@ -92,7 +100,7 @@ def test_a_write_waits_for_the_other_process_with_the_loop_turning(tmp_path: Pat
     holder = threading.Thread(target=other_turn)
     holder.start()
     try:
-        ticks = asyncio.run(main())
+        ticks = _run(main())
     finally:
         ticks_while_waiting.set()
         holder.join(10)
@@ -143,14 +151,18 @@ def test_a_use_case_that_writes_nothing_gives_the_lease_back(tmp_path: Path) -> 
     db, store = _grouped(path, lease=True)
     assert db.group is not None and db.group.lease is not None
 
+    def get_holding_the_lease(session_id: str) -> object:
+        assert db.group is not None and db.group.lease is not None and db.group.lease.held
+        return store.sessions.get(session_id)
+
     async def main() -> None:
-        assert await db.run(store.sessions.get, "nothing") is None
+        assert await db.run(get_holding_the_lease, "nothing") is None
         assert not db.group.lease.held  # type: ignore[union-attr]
         with pytest.raises(ZeroDivisionError):
             await db.run(lambda: 1 / 0)
         assert not db.group.lease.held  # type: ignore[union-attr]
 
-    asyncio.run(main())
+    _run(main())
     other = WriteLease(str(path))
     assert other.try_take()
     other.close()
@@ -215,9 +227,11 @@ def test_the_loop_goes_behind_a_process_waiting_for_its_turn(tmp_path: Path) -> 
     in_line = threading.Event()
 
     def their_turn(error: BaseException | None) -> None:  # on the other handle's thread
-        assert error is None
-        Store(theirs).sessions.insert(_session("theirs"))
-        other.give_back()
+        try:
+            if error is None:
+                Store(theirs).sessions.insert(_session("theirs"))
+        finally:
+            other.give_back()
 
     def mine_while_they_get_in_line(session: object) -> None:
         store.sessions.insert(session)  # type: ignore[arg-type]
@@ -228,7 +242,7 @@ def test_the_loop_goes_behind_a_process_waiting_for_its_turn(tmp_path: Path) -> 
         await db.run(mine_while_they_get_in_line, _session("mine-1"))
         await db.run(store.sessions.insert, _session("mine-2"))  # type: ignore[arg-type]
 
-    asyncio.run(main())
+    _run(main())
     check = sqlite3.connect(path)
     order = [row[0] for row in check.execute("SELECT site_id FROM redirect_sessions ORDER BY rowid")]
     check.close()
@@ -304,8 +318,61 @@ def test_a_database_closed_while_its_writes_wait_in_line_fails_them(tmp_path: Pa
             return exc
         return None
 
-    error = asyncio.run(main())
+    error = _run(main())
     assert isinstance(error, RuntimeError) and "closed" in str(error)
     assert other.try_take()  # nothing of the closed database holds it
     other.close()
     db.dispose()
+
+
+def test_a_write_left_in_line_by_a_loop_that_ended_does_not_hold_up_the_next_loop(tmp_path: Path) -> None:
+    """A loop ends (its write given up) while its write waits in line; once the other process's
+    turn is over, the lease is given back, and the next loop of the process writes."""
+    path = tmp_path / "lease.db"
+    db, store = _grouped(path, lease=True)
+    other = WriteLease(str(path))
+    assert other.try_take()
+
+    async def given_up() -> None:
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(db.run(store.sessions.insert, _session("first")), 0.2)  # type: ignore[arg-type]
+
+    asyncio.run(given_up())  # that loop is closed, its lease's thread still in line
+    other.give_back()  # the thread gets the lease for a closed loop: it gives it back
+    _run(db.run(store.sessions.insert, _session("second")))  # type: ignore[arg-type]
+    assert db.group is not None and db.group.lease is not None and not db.group.lease.held
+    assert other.try_take()
+    other.close()
+    check = sqlite3.connect(path)
+    assert [row[0] for row in check.execute("SELECT site_id FROM redirect_sessions")] == ["second"]
+    check.close()
+    db.dispose()
+
+
+def test_readiness_and_reads_do_not_wait_for_the_write_lease(tmp_path: Path) -> None:
+    """Another worker holds the lease (and keeps it): ``/readyz`` and a read-only route answer
+    all the same; they write nothing."""
+    import httpx
+
+    from headless_redirects.web.app import create_app
+
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/s.db", workers=2,
+                              public_url="http://127.0.0.1:8080", webhook_dispatcher=False))
+    other = WriteLease(f"{tmp_path}/s.db")
+    assert other.try_take()
+
+    async def main() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8080") as client:
+            ready = await client.get("/readyz")
+            info = await client.post("/oauth2/token-info", data={"token": "not-a-token"})
+            return [ready.status_code, info.status_code]
+
+    try:
+        statuses = _run(main())
+    finally:
+        other.give_back()
+        other.close()
+        app.services.db.dispose()  # type: ignore[attr-defined]
+    assert statuses[0] == 200
+    assert statuses[1] < 500

@@ -389,8 +389,8 @@ class _Checkpointer(threading.Thread):
                     conn.execute(f"PRAGMA journal_size_limit={WAL_FILE_BYTES}")
                     frame_bytes = conn.execute("PRAGMA page_size").fetchone()[0] + 24  # a frame's header
                 self.checkpoint(conn, frame_bytes)
-            except sqlite3.Error:
-                continue  # busy or closing: the next round catches up
+            except (sqlite3.Error, OSError):
+                continue  # busy or closing (or the write lease's lock failed): the next round catches up
             finally:
                 if group is not None:
                     group.unlimit()

@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from ..loops import LoopCache
@@ -236,18 +237,11 @@ class GroupCommit:
             return
         loop = asyncio.get_running_loop()
         waiter = loop.create_future()
-        self._lease_waiters.append(waiter)
-        if not self._in_line:
-            self._in_line = True
-
-            def taken(error: BaseException | None) -> None:  # on the lease's thread
-                try:
-                    loop.call_soon_threadsafe(self._taken, lease, error)
-                except RuntimeError:  # the loop is closed: nobody waits any more
-                    if error is None:
-                        lease.give_back()
-
-            lease.take_later(taken)
+        with self.lock:  # (``_handed_over`` may run on the lease's thread)
+            self._lease_waiters.append(waiter)
+            if not self._in_line:
+                self._in_line = True
+                lease.take_later(partial(self._handed_over, lease, loop))
         try:
             await waiter
         except BaseException:
@@ -257,11 +251,31 @@ class GroupCommit:
             raise
         self._woken -= 1
 
+    def _handed_over(self, lease: WriteLease, loop: asyncio.AbstractEventLoop, error: BaseException | None) -> None:
+        """On the lease's thread, once it has the lease (or failed to get it): to the loop that
+        asked. When that loop has closed meanwhile, the lease is given back, and the waiters of
+        another loop still running (a process that runs loops one after the other) get in line
+        again for theirs."""
+        try:
+            loop.call_soon_threadsafe(self._taken, lease, error)
+            return
+        except RuntimeError:  # the loop is closed: nobody of it waits any more
+            pass
+        if error is None:
+            lease.give_back()
+        with self.lock:
+            self._lease_waiters = [w for w in self._lease_waiters if not w.get_loop().is_closed()]
+            if self._lease_waiters and lease is self.lease:
+                lease.take_later(partial(self._handed_over, lease, self._lease_waiters[0].get_loop()))
+            else:
+                self._in_line = False
+
     def _taken(self, lease: WriteLease, error: BaseException | None) -> None:
         """On the loop: the lease's thread has taken it (or failed to): the use cases waiting
         for it run next, all in the coming turn."""
-        self._in_line = False
-        waiters, self._lease_waiters = self._lease_waiters, []
+        with self.lock:
+            self._in_line = False
+            waiters, self._lease_waiters = self._lease_waiters, []
         waiting = [waiter for waiter in waiters if not waiter.done()]
         if lease is not self.lease:  # the database was closed meanwhile
             if error is None:

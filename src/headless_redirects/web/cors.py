@@ -65,7 +65,7 @@ class OriginCache:
             return
         self._stale = False
         self._next_check = now + self.interval
-        changed = await self.services.db.run(self.services.tenants.apps_since, self._fingerprint)
+        changed = await self.services.db.read(self.services.tenants.apps_since, self._fingerprint)
         if changed is not None:
             self._fingerprint, self._apps = changed
             self._memo = {}

@@ -19,7 +19,7 @@ async def healthz(_request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     services = services_of(request)
-    ready = await services.db.run(readiness, services.db)
+    ready = await services.db.read(readiness, services.db)
     if not ready.database_ok:
         return json_response({"status": "unavailable", "database": "unreachable"}, 503)
     return json_response({"status": "ok", "database": "ok"})

@@ -118,12 +118,12 @@ async def send_recovery_email(request: Request) -> Response:
     if request.headers.get("authorization"):
         site_id = (await _caller(request, services)).site_id
     else:
-        found = await services.db.run(services.tenants.tenant_of_app, client_id) if client_id else None
+        found = await services.db.read(services.tenants.tenant_of_app, client_id) if client_id else None
         if found is None:
             raise Unauthenticated("send the visitor's access token, or redirect.clientId of an app")
         site_id = found[0].site.id
         act_for(request.scope.setdefault("state", {}), client_id=client_id)
-    tenant = await services.db.run(services.tenants.tenant, site_id)
+    tenant = await services.db.read(services.tenants.tenant, site_id)
     base_url = (tenant.site.base_url if tenant is not None else None) or services.settings.public_url
     await services.identity_api.send_recovery(site_id, _text(body.get("email")), _text(redirect.get("url")) or None,
                                               client_id, base_url)
@@ -141,7 +141,7 @@ async def sign_on(request: Request) -> Response:
     """A trusted backend (``Authorization: <access token>,<API key>``) logs a member in by email."""
     services = services_of(request)
     try:
-        site_id, _ = await services.db.run(services.tokens.site_of_backend, request.headers.get("authorization"))
+        site_id, _ = await services.db.read(services.tokens.site_of_backend, request.headers.get("authorization"))
     except InvalidClient as exc:
         raise Unauthenticated(exc.description) from None
     except OAuthError as exc:

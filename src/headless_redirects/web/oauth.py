@@ -100,7 +100,7 @@ async def token_info(request: Request) -> Response:
     value = params.get("token")
     if not value:
         raise InvalidRequest("token is required")
-    info = await services.db.run(services.tokens.token_info, value)
+    info = await services.db.read(services.tokens.token_info, value)
     return json_response(token_info_wire(info), headers=NO_STORE)
 
 

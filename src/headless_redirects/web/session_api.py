@@ -29,14 +29,14 @@ async def _caller(request: Request, services: Services) -> Caller:
 async def get_session(request: Request) -> Response:
     services = services_of(request)
     caller = await _caller(request, services)
-    result = await services.db.run(services.session_api.get, caller, request.path_params["session_id"])
+    result = await services.db.read(services.session_api.get, caller, request.path_params["session_id"])
     return json_response(result, headers=_NO_STORE)
 
 
 async def list_sessions(request: Request) -> Response:
     services = services_of(request)
     caller = await _caller(request, services)
-    result = await services.db.run(services.session_api.list, caller, dict(request.query_params))
+    result = await services.db.read(services.session_api.list, caller, dict(request.query_params))
     return json_response(result, headers=_NO_STORE)
 
 
