@@ -125,7 +125,13 @@ def test_without_the_lease_the_loop_stops_for_the_other_process(tmp_path: Path) 
     writer = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     writer.execute("BEGIN IMMEDIATE")
     writer.execute("INSERT INTO redirect_sessions SELECT * FROM redirect_sessions WHERE 0")
-    timer = threading.Timer(0.5, lambda: writer.execute("COMMIT"))
+    events: list[str] = []
+
+    def commit() -> None:
+        writer.execute("COMMIT")
+        events.append("their commit")
+
+    timer = threading.Timer(0.5, commit)
 
     async def main() -> int:
         write = asyncio.ensure_future(db.run(store.sessions.insert, _session(str(uuid.uuid4()))))
@@ -134,6 +140,7 @@ def test_without_the_lease_the_loop_stops_for_the_other_process(tmp_path: Path) 
             await asyncio.sleep(0.01)
             ticks += 1
         await write
+        events.append("my write")
         return ticks
 
     timer.start()
@@ -141,7 +148,8 @@ def test_without_the_lease_the_loop_stops_for_the_other_process(tmp_path: Path) 
         ticks = asyncio.run(main())
     finally:
         timer.join(5)
-    assert ticks <= 2  # the write ran on the loop and waited there
+    assert events == ["their commit", "my write"]  # the write waited for the other's commit
+    assert ticks <= 2  # ... on the loop, which did not turn meanwhile
     writer.close()
     db.dispose()
 
