@@ -65,8 +65,8 @@ class GroupCommit:
         # Several processes on the database (``Database(write_lease=True)``): the lease taken
         # before the loop's writes, given back once they are committed (``take_lease``).
         self.lease: WriteLease | None = None
+        # The use cases waiting for it: while there are any, the lease's thread waits in line.
         self._lease_waiters: list[asyncio.Future[None]] = []
-        self._in_line = False  # the lease's thread waits for it
         self._woken = 0  # use cases given the lease that have not yet run
         self.running = 0  # use cases running under the lease (``Database.run``)
 
@@ -232,15 +232,14 @@ class GroupCommit:
         assert lease is not None
         if lease.held:
             return
-        if not self._in_line and lease.try_take():
+        if not self._lease_waiters and lease.try_take():
             lease.held = True
             return
         loop = asyncio.get_running_loop()
         waiter = loop.create_future()
         with self.lock:  # (``_handed_over`` may run on the lease's thread)
             self._lease_waiters.append(waiter)
-            if not self._in_line:
-                self._in_line = True
+            if len(self._lease_waiters) == 1:  # the first: the thread gets in line
                 lease.take_later(partial(self._handed_over, lease, loop))
         try:
             await waiter
@@ -264,17 +263,23 @@ class GroupCommit:
         if error is None:
             lease.give_back()
         with self.lock:
-            self._lease_waiters = [w for w in self._lease_waiters if not w.get_loop().is_closed()]
-            if self._lease_waiters and lease is self.lease:
-                lease.take_later(partial(self._handed_over, lease, self._lease_waiters[0].get_loop()))
-            else:
-                self._in_line = False
+            waiting = [w for w in self._lease_waiters if not w.get_loop().is_closed()]
+            if lease is not self.lease:  # the database was closed meanwhile too
+                self._lease_waiters = []
+                for waiter in waiting:
+                    try:
+                        waiter.get_loop().call_soon_threadsafe(_resolve, waiter, RuntimeError("the database was closed"))
+                    except RuntimeError:
+                        pass  # that loop closed too
+                return
+            self._lease_waiters = waiting
+            if waiting:
+                lease.take_later(partial(self._handed_over, lease, waiting[0].get_loop()))
 
     def _taken(self, lease: WriteLease, error: BaseException | None) -> None:
         """On the loop: the lease's thread has taken it (or failed to): the use cases waiting
         for it run next, all in the coming turn."""
         with self.lock:
-            self._in_line = False
             waiters, self._lease_waiters = self._lease_waiters, []
         waiting = [waiter for waiter in waiters if not waiter.done()]
         if lease is not self.lease:  # the database was closed meanwhile
