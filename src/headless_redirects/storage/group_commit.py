@@ -266,9 +266,10 @@ class GroupCommit:
             waiting = [w for w in self._lease_waiters if not w.get_loop().is_closed()]
             if lease is not self.lease:  # the database was closed meanwhile too
                 self._lease_waiters = []
+                closed = RuntimeError("the database was closed")
                 for waiter in waiting:
                     try:
-                        waiter.get_loop().call_soon_threadsafe(_resolve, waiter, RuntimeError("the database was closed"))
+                        waiter.get_loop().call_soon_threadsafe(_resolve, waiter, closed)
                     except RuntimeError:
                         pass  # that loop closed too
                 return
