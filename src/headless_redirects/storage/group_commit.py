@@ -342,8 +342,8 @@ class GroupCommit:
                 self._pooled.close()
                 self._pooled = None
             lease, self.lease = self.lease, None
-            if lease is not None:
-                lease.close()
+        if lease is not None:
+            lease.close()  # outside the lock, which its thread may be waiting for (``_handed_over``)
 
 
 def _resolve(waiter: asyncio.Future[None], error: BaseException | None) -> None:
