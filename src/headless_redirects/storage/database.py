@@ -136,24 +136,24 @@ class Database:
         self._on_dispose: list[Callable[[], None]] = []
         self._checkpointer: _Checkpointer | None = None
         self.group: GroupCommit | None = None
+        file_path = parsed.database if parsed.database and parsed.database != ":memory:" else None
         if self.is_sqlite and group_commit:
             self.group = GroupCommit(self.engine.raw_connection)
             group = self.group
             # Another connection of this process must not wait for the group's write lock.
             sa.event.listen(self.engine, "begin", lambda _conn: group.flush_now())
-        # Several server processes on one SQLite file take turns at writing (``write_lease``).
-        lease_path = parsed.database if (self.group is not None and write_lease and parsed.database
-                                         and parsed.database != ":memory:") else None
-        if self.group is not None and lease_path:
-            self.group.lease = WriteLease(lease_path)
+            if write_lease and file_path:
+                # Several server processes on one SQLite file take turns at writing (``write_lease``).
+                group.lease = WriteLease(file_path)
         self._commits = 0  # outside the group: SQLAlchemy's and ``note_commit``'s
         if self.is_sqlite:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             sa.event.listen(self.engine, "commit", lambda _conn: self.note_commit())
-            if background_checkpoints and parsed.database and parsed.database != ":memory:":
+            if background_checkpoints and file_path:
                 sa.event.listen(self.engine, "connect", _no_autocheckpoint)
-                self._checkpointer = _Checkpointer(parsed.database, self.group,
-                                                   lease=WriteLease(lease_path) if lease_path else None)
+                self._checkpointer = _Checkpointer(file_path, self.group,
+                                                   lease=None if self.group is None or self.group.lease is None
+                                                   else WriteLease(file_path))
                 self._checkpointer.start()
 
     async def run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

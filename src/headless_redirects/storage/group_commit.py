@@ -219,7 +219,7 @@ class GroupCommit:
     def flush_now(self) -> None:
         with self.lock:
             self._commit_locked()
-            if self.lease is not None and self.lease.held:
+            if self.lease is not None:
                 self.release_lease_if_idle()
 
     # --- the write lease (several processes) -----------------------------------------------
